@@ -1,0 +1,51 @@
+//! Forking: the only module of the master that calls `fork`. The master never starts a thread
+//! (no runtime, no logging thread), which is what makes running Rust code in the child sound.
+
+use std::io;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use nix::unistd::{fork, ForkResult, Pid};
+
+/// Exit status of a child whose code panicked (respawned like any crash).
+const EXIT_PANIC: i32 = 70;
+
+/// Forks and runs `child` in the new process, which exits with its return value. The child never
+/// returns into the master's code, even if `child` panics.
+pub fn spawn(child: impl FnOnce() -> i32) -> io::Result<Pid> {
+    debug_assert_eq!(thread_count(), 1, "the master must be single-threaded when it forks");
+    // SAFETY: the master process is single-threaded (checked above in debug builds), so the child
+    // is a complete copy with no lock held by a vanished thread, and may run arbitrary code.
+    match unsafe { fork() }? {
+        ForkResult::Parent { child } => Ok(child),
+        ForkResult::Child => {
+            let code = catch_unwind(AssertUnwindSafe(child)).unwrap_or(EXIT_PANIC);
+            std::process::exit(code)
+        }
+    }
+}
+
+/// Detaches from the terminal (`sluice start --daemon`): the calling process exits, the
+/// daemon continues in a new session with standard streams on `/dev/null`.
+pub fn daemonize() -> io::Result<()> {
+    if let ForkResult::Parent { .. } = {
+        // SAFETY: called before any thread exists (same reasoning as `spawn`).
+        unsafe { fork() }?
+    } {
+        std::process::exit(0);
+    }
+    nix::unistd::setsid()?;
+    let null = OwnedFd::from(std::fs::OpenOptions::new().read(true).write(true).open("/dev/null")?);
+    for fd in 0..=2 {
+        // SAFETY: dup2 onto the standard descriptors, which this process owns; `null` stays open
+        // for the duration of the call.
+        if unsafe { libc::dup2(null.as_raw_fd(), fd) } < 0 {
+            return Err(io::Error::last_os_error());
+        }
+    }
+    Ok(())
+}
+
+fn thread_count() -> usize {
+    std::fs::read_dir("/proc/self/task").map_or(1, |d| d.count())
+}

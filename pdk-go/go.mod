@@ -1,0 +1,3 @@
+module github.com/sluice-gw/sluice/pdk-go
+
+go 1.19

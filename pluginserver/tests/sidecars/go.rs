@@ -1,0 +1,130 @@
+//! The client against a Go plugin built on Sluice's Go PDK (`pdk-go/`), whose embedded
+//! server sends `serverPid` on every connection as Kong's Go servers do.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::sync::OnceLock;
+
+use rmpv::Value;
+use serde_json::Map;
+use sluice_pluginserver::info::run_query;
+use sluice_pluginserver::{Client, ClientConfig, EventOutcome, InstanceConfig, PluginScope};
+
+use crate::support::{raw_call, run, Recorder, Sidecar, TempDir};
+
+const PLUGIN: &str = "go-hello";
+
+/// `pdk-go/examples/go-hello`, built once per test run (offline, as CI builds it).
+fn go_hello() -> &'static Path {
+    static BIN: OnceLock<PathBuf> = OnceLock::new();
+    BIN.get_or_init(|| {
+        let bin = Path::new(env!("CARGO_TARGET_TMPDIR")).join(PLUGIN);
+        run(Command::new("go")
+            .args(["build", "-o"])
+            .arg(&bin)
+            .arg("./examples/go-hello")
+            .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("../pdk-go"))
+            .env("GOFLAGS", "-mod=mod")
+            .env("GOPROXY", "off"));
+        bin
+    })
+}
+
+/// The plugin's own server on `<dir>/go-hello.socket`.
+fn start_server(tag: &str) -> Sidecar {
+    let dir = TempDir::new(&format!("go-{tag}"));
+    let prefix = dir.0.clone();
+    Sidecar::start(dir, prefix.join("go-hello.socket"), move || {
+        let mut cmd = Command::new(go_hello());
+        cmd.arg("-kong-prefix").arg(&prefix);
+        cmd
+    })
+}
+
+fn conf(message: &str) -> InstanceConfig {
+    let mut config = Map::new();
+    config.insert("message".into(), message.into());
+    InstanceConfig::new(
+        PLUGIN,
+        &config,
+        &PluginScope {
+            plugin_id: "0b5e7f5c-0000-4000-8000-000000000002".into(),
+            seq: 3,
+            ..PluginScope::default()
+        },
+    )
+}
+
+fn greeting(pdk: &Recorder) -> String {
+    let args = pdk.args_of("kong.response.set_header");
+    assert_eq!(args[0], Value::from("x-hello-from-go"));
+    args[1].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn go_plugin_is_queried_and_runs_an_access_event() {
+    let server = start_server("access");
+    let cmd = format!(
+        "{} -dump -kong-prefix {}",
+        go_hello().display(),
+        server.dir.0.display()
+    );
+    let plugins = run_query(&cmd).unwrap();
+    assert_eq!(plugins.len(), 1);
+    assert_eq!(plugins[0].name, PLUGIN);
+    assert!(
+        plugins[0].phases.contains(&"access".to_owned()),
+        "{:?}",
+        plugins[0].phases
+    );
+
+    let client = Client::new(ClientConfig::new(server.socket()));
+    let mut pdk = Recorder::new("alice");
+    let outcome = client
+        .run_event(&conf("hi"), "access", &mut pdk)
+        .await
+        .unwrap();
+    assert_eq!(outcome, EventOutcome::Done);
+    assert_eq!(
+        pdk.methods(),
+        [
+            "kong.request.get_header",
+            "kong.response.set_header",
+            "kong.service.request.set_header"
+        ]
+    );
+    assert_eq!(greeting(&pdk), "Go says hi to example.com");
+}
+
+#[tokio::test]
+async fn go_server_restart_is_seen_through_its_pid() {
+    let mut server = start_server("restart");
+    // No pooled connections: only the serverPid notification can reveal the restart.
+    let mut config = ClientConfig::new(server.socket());
+    config.max_idle = 0;
+    let client = Client::new(config);
+    let mut pdk = Recorder::new("alice");
+    client
+        .run_event(&conf("hi"), "access", &mut pdk)
+        .await
+        .unwrap();
+
+    server.kill();
+    server.restart();
+    // Another worker's instance takes the new server's first id.
+    let foreign = serde_json::json!({"message": "someone else's"}).to_string();
+    raw_call(
+        &server.socket(),
+        "plugin.StartInstance",
+        &serde_json::json!({"Name": PLUGIN, "Config": foreign}),
+    )
+    .unwrap();
+
+    let mut pdk = Recorder::new("alice");
+    let outcome = client
+        .run_event(&conf("hi"), "access", &mut pdk)
+        .await
+        .unwrap();
+    assert_eq!(outcome, EventOutcome::Done);
+    assert_eq!(greeting(&pdk), "Go says hi to example.com");
+}

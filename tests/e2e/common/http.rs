@@ -1,0 +1,38 @@
+//! Talking HTTP to the gateway: a keep-alive client for ordinary requests and raw bytes on a
+//! socket for the malformed ones.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::time::Duration;
+
+pub use reqwest::blocking::{Client, Response};
+
+/// A client that never uses a proxy from the environment and gives up after 30 s.
+pub fn client() -> Client {
+    Client::builder().no_proxy().timeout(Duration::from_secs(30)).build().unwrap()
+}
+
+/// A fresh connection per request, so requests spread over the workers' sockets.
+pub fn fresh_client() -> Client {
+    Client::builder().no_proxy().pool_max_idle_per_host(0).timeout(Duration::from_secs(30)).build().unwrap()
+}
+
+pub fn get(url: &str) -> Response {
+    client().get(url).send().unwrap()
+}
+
+/// The body of a response made by the echo upstream, as JSON.
+pub fn echo(resp: Response) -> serde_json::Value {
+    assert_eq!(resp.status(), 200, "expected the echo upstream to answer");
+    resp.json().unwrap()
+}
+
+/// Sends `bytes` as they are and returns everything the gateway answers until it closes.
+pub fn raw(addr: SocketAddr, bytes: &[u8]) -> String {
+    let mut s = TcpStream::connect(addr).unwrap();
+    s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    s.write_all(bytes).unwrap();
+    let mut out = Vec::new();
+    let _ = s.read_to_end(&mut out);
+    String::from_utf8_lossy(&out).into_owned()
+}

@@ -1,0 +1,7 @@
+//! End-to-end tests: the real `sluice` binary, real upstream servers on loopback, real HTTP.
+//! One test binary (linking is slow); each module is one area of behaviour.
+
+mod common;
+mod process;
+mod proxy;
+mod routing;

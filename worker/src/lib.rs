@@ -1,0 +1,72 @@
+//! A Sluice worker process: everything that happens after the master forks.
+//!
+//! The request path, by file: [`server`] accepts and speaks HTTP/1.1 → [`gateway`] holds this
+//! generation's routes and services and finds the route → [`proxy`] forwards to the upstream
+//! ([`proxy::balancer`], [`proxy::pool`]) and streams the response back → [`access_log`].
+//! [`runtime`] is the worker's life: runtime, signals, ready notification, drain.
+#![forbid(unsafe_code)]
+
+mod access_log;
+mod admin;
+mod gateway;
+mod proxy;
+mod runtime;
+mod server;
+mod settings;
+
+use std::net::TcpListener;
+use std::os::fd::OwnedFd;
+
+pub use runtime::run;
+
+/// `Server` header on responses the gateway makes itself (Kong's `server_tokens`).
+pub const SERVER_TOKEN: &str = concat!("sluice/", env!("CARGO_PKG_VERSION"));
+/// `Via` header added to proxied requests and responses (Kong's `server_tokens`).
+pub const VIA_TOKEN: &str = concat!("1.1 sluice/", env!("CARGO_PKG_VERSION"));
+
+/// Exit status meaning "this configuration cannot run": the master must not respawn the worker
+/// (nginx's convention), so a broken config cannot cause a fork loop.
+pub const EXIT_FATAL: i32 = 2;
+
+/// Opens a log destination as configured (`off`, `/dev/stdout`, `/dev/stderr` or a file).
+pub fn open_log(target: &sluice_conf::LogTarget) -> std::io::Result<sluice_log::LogFile> {
+    use sluice_conf::LogTarget;
+    Ok(match target {
+        LogTarget::Off => sluice_log::LogFile::Off,
+        LogTarget::Stdout => sluice_log::LogFile::Stdout,
+        LogTarget::Stderr => sluice_log::LogFile::Stderr,
+        LogTarget::File(path) => sluice_log::LogFile::file(path)?,
+    })
+}
+
+/// The error log threshold for a configured `log_level`.
+pub fn log_level(level: sluice_conf::LogLevel) -> sluice_log::Level {
+    sluice_log::Level::parse(level.as_str()).unwrap_or(sluice_log::Level::Notice)
+}
+
+/// Checks what only a worker would notice at start-up (route regexes the router rejects), so
+/// `sluice check`, start and reload report it before any worker is forked.
+pub fn check(config: &sluice_conf::Checked) -> Result<(), String> {
+    let settings = settings::Settings::from_node(&config.node, config.node.worker_processes);
+    gateway::Gateway::build(&config.declarative, settings, 0, server::Lifecycle::new()).map(drop)
+}
+
+/// What a listening socket serves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListenKind {
+    Proxy,
+    Admin,
+    Status,
+}
+
+/// Everything a worker gets from the master at fork time.
+pub struct WorkerInit<'a> {
+    /// The worker's slot: it serves socket `slot` of every listening group.
+    pub slot: usize,
+    pub worker_count: usize,
+    pub config: &'a sluice_conf::Checked,
+    /// This slot's listening sockets (already bound and listening, owned by the master too).
+    pub listeners: Vec<(ListenKind, TcpListener)>,
+    /// Written to once the worker serves, so the master can retire the previous generation.
+    pub ready: OwnedFd,
+}

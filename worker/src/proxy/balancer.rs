@@ -1,0 +1,114 @@
+//! Choosing the peer for a request: nginx's smooth weighted round-robin over an upstream's
+//! targets (Kong's default `round-robin` algorithm), and a DNS cache for named hosts.
+
+use std::cell::{Cell, RefCell};
+use std::collections::HashMap;
+use std::io;
+use std::net::{IpAddr, SocketAddr};
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+/// One `host:port` a request may go to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Target {
+    pub host: String,
+    pub port: u16,
+    pub weight: u32,
+}
+
+/// Weighted round-robin over targets, per worker.
+#[derive(Debug)]
+pub struct Balancer {
+    targets: Vec<Target>,
+    current: RefCell<Vec<i64>>,
+}
+
+impl Balancer {
+    /// Targets with weight 0 are disabled, as in Kong.
+    pub fn new(targets: Vec<Target>) -> Balancer {
+        let targets: Vec<Target> = targets.into_iter().filter(|t| t.weight > 0).collect();
+        let current = RefCell::new(vec![0; targets.len()]);
+        Balancer { targets, current }
+    }
+
+    /// The next target: each target is picked in proportion to its weight, interleaved smoothly.
+    pub fn pick(&self) -> Option<&Target> {
+        let mut current = self.current.borrow_mut();
+        let total: i64 = self.targets.iter().map(|t| i64::from(t.weight)).sum();
+        let mut best: Option<usize> = None;
+        for (i, t) in self.targets.iter().enumerate() {
+            current[i] += i64::from(t.weight);
+            if best.is_none_or(|b| current[i] > current[b]) {
+                best = Some(i);
+            }
+        }
+        let best = best?;
+        current[best] -= total;
+        Some(&self.targets[best])
+    }
+}
+
+/// Resolves host names, caching answers so DNS is not on every request's path.
+pub struct Resolver {
+    cache: RefCell<HashMap<(String, u16), (Vec<SocketAddr>, Instant)>>,
+    next: Cell<usize>,
+    ttl: Duration,
+}
+
+impl Resolver {
+    pub fn new(ttl: Duration) -> Resolver {
+        Resolver { cache: RefCell::new(HashMap::new()), next: Cell::new(0), ttl }
+    }
+
+    /// One address for `host:port`, rotating over all the name's addresses.
+    pub async fn resolve(&self, host: &str, port: u16) -> io::Result<SocketAddr> {
+        if let Ok(ip) = host.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>() {
+            return Ok(SocketAddr::new(ip, port));
+        }
+        let key = (host.to_string(), port);
+        let cached = self.cache.borrow().get(&key).filter(|(_, at)| at.elapsed() < self.ttl).map(|(a, _)| a.clone());
+        let addrs = match cached {
+            Some(addrs) => addrs,
+            None => {
+                let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, port)).await?.collect();
+                if addrs.is_empty() {
+                    return Err(io::Error::new(io::ErrorKind::NotFound, format!("{host} could not be resolved")));
+                }
+                self.cache.borrow_mut().insert(key, (addrs.clone(), Instant::now()));
+                addrs
+            }
+        };
+        let n = self.next.get().wrapping_add(1);
+        self.next.set(n);
+        Ok(addrs[n % addrs.len()])
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(host: &str, weight: u32) -> Target {
+        Target { host: host.into(), port: 80, weight }
+    }
+
+    #[test]
+    fn smooth_weighted_round_robin_interleaves_by_weight() {
+        let b = Balancer::new(vec![t("a", 5), t("b", 1), t("c", 1), t("off", 0)]);
+        let picks: String = (0..7).map(|_| b.pick().unwrap().host.clone()).collect();
+        assert_eq!(picks, "aabacaa");
+    }
+
+    #[test]
+    fn no_enabled_targets_means_no_peer() {
+        assert!(Balancer::new(vec![t("off", 0)]).pick().is_none());
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn ip_literals_skip_dns() {
+        let r = Resolver::new(Duration::from_secs(1));
+        assert_eq!(r.resolve("127.0.0.1", 9).await.unwrap(), "127.0.0.1:9".parse().unwrap());
+        assert_eq!(r.resolve("[::1]", 9).await.unwrap(), "[::1]:9".parse().unwrap());
+    }
+}
