@@ -74,7 +74,12 @@ pub fn enabled(level: Level) -> bool {
 pub fn log(level: Level, args: fmt::Arguments) {
     let mut line = Vec::with_capacity(128);
     let now = chrono::Local::now().format("%Y/%m/%d %H:%M:%S");
-    let _ = writeln!(line, "{now} [{}] {}#0: {args}", level.name(), std::process::id());
+    let _ = writeln!(
+        line,
+        "{now} [{}] {}#0: {args}",
+        level.name(),
+        std::process::id()
+    );
     let mut sink = SINK.lock().unwrap_or_else(|e| e.into_inner());
     match sink.as_mut() {
         Some(sink) => sink.write_line(&line),

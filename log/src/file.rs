@@ -18,7 +18,10 @@ impl LogFile {
     /// Opens (creating it and its directory if needed) a log file for appending.
     pub fn file(path: &Path) -> io::Result<LogFile> {
         let file = open_append(path)?;
-        Ok(LogFile::File { path: path.to_path_buf(), file })
+        Ok(LogFile::File {
+            path: path.to_path_buf(),
+            file,
+        })
     }
 
     /// Reopens a file by its path, so a rotated file is released and a new one created.
@@ -67,7 +70,10 @@ mod tests {
         log.write_line(b"two\n");
         log.reopen().unwrap();
         log.write_line(b"three\n");
-        assert_eq!(std::fs::read_to_string(dir.join("access.log.1")).unwrap(), "one\ntwo\n");
+        assert_eq!(
+            std::fs::read_to_string(dir.join("access.log.1")).unwrap(),
+            "one\ntwo\n"
+        );
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "three\n");
         std::fs::remove_dir_all(dir).unwrap();
     }

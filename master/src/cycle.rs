@@ -65,7 +65,14 @@ pub struct Master {
 /// with them blocked until their own handlers exist).
 fn handled_signals() -> SigSet {
     let mut set = SigSet::empty();
-    for s in [Signal::SIGCHLD, Signal::SIGHUP, Signal::SIGQUIT, Signal::SIGTERM, Signal::SIGINT, Signal::SIGUSR1] {
+    for s in [
+        Signal::SIGCHLD,
+        Signal::SIGHUP,
+        Signal::SIGQUIT,
+        Signal::SIGTERM,
+        Signal::SIGINT,
+        Signal::SIGUSR1,
+    ] {
         set.add(s);
     }
     set
@@ -76,7 +83,8 @@ impl Master {
     /// running) if the workers cannot start.
     pub fn start(load: LoadOptions, config: Config) -> Result<Master, String> {
         let mask = handled_signals();
-        mask.thread_block().map_err(|e| format!("sigprocmask: {e}"))?;
+        mask.thread_block()
+            .map_err(|e| format!("sigprocmask: {e}"))?;
         let signals = SignalFd::with_flags(&mask, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)
             .map_err(|e| format!("signalfd: {e}"))?;
         let prefix = config.node.prefix.clone();
@@ -103,10 +111,15 @@ impl Master {
 
     /// Runs until the gateway is stopped; returns the exit status.
     pub fn run(mut self) -> i32 {
-        sluice_log::notice!("sluice {} started, {} workers", env!("CARGO_PKG_VERSION"), self.backoff.len());
+        sluice_log::notice!(
+            "sluice {} started, {} workers",
+            env!("CARGO_PKG_VERSION"),
+            self.backoff.len()
+        );
         loop {
             let timeout = self.next_timer().map_or(PollTimeout::NONE, |d| {
-                PollTimeout::try_from(d.as_millis().min(60_000) as u32 + 1).unwrap_or(PollTimeout::MAX)
+                PollTimeout::try_from(d.as_millis().min(60_000) as u32 + 1)
+                    .unwrap_or(PollTimeout::MAX)
             });
             let mut fds = [PollFd::new(self.signals.as_fd(), PollFlags::POLLIN)];
             match poll(&mut fds, timeout) {
@@ -118,9 +131,9 @@ impl Master {
                     Ok(Signal::SIGCHLD) => self.reap(),
                     Ok(Signal::SIGHUP) => self.reload(),
                     Ok(Signal::SIGQUIT) => self.stop(Stop::Graceful),
-                    Ok(Signal::SIGTERM | Signal::SIGINT) => {
-                        self.stop(Stop::Fast { kill_at: Instant::now() + FAST_STOP_TIMEOUT })
-                    }
+                    Ok(Signal::SIGTERM | Signal::SIGINT) => self.stop(Stop::Fast {
+                        kill_at: Instant::now() + FAST_STOP_TIMEOUT,
+                    }),
                     Ok(Signal::SIGUSR1) => self.reopen_logs(),
                     _ => {}
                 }
@@ -172,7 +185,8 @@ impl Master {
     /// Forks the worker for `slot` in the current generation; returns the read end of its
     /// ready pipe.
     fn spawn(&mut self, slot: usize) -> Result<(Pid, std::fs::File), String> {
-        let (ready_rx, ready_tx) = nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| format!("pipe: {e}"))?;
+        let (ready_rx, ready_tx) =
+            nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| format!("pipe: {e}"))?;
         let worker_count = self.config.node.worker_processes;
         let pid = process::spawn(|| {
             // Keep only this slot's sockets; the other slots' copies are closed in the child.
@@ -182,10 +196,24 @@ impl Master {
                 .map(|g| (g.kind, g.sockets.swap_remove(slot)))
                 .collect();
             self.groups.clear();
-            sluice_worker::run(WorkerInit { slot, worker_count, config: &self.config, listeners, ready: ready_tx })
+            sluice_worker::run(WorkerInit {
+                slot,
+                worker_count,
+                config: &self.config,
+                listeners,
+                ready: ready_tx,
+            })
         })
         .map_err(|e| format!("fork: {e}"))?;
-        self.workers.insert(pid, Worker { slot, generation: self.generation, started: Instant::now(), retiring: false });
+        self.workers.insert(
+            pid,
+            Worker {
+                slot,
+                generation: self.generation,
+                started: Instant::now(),
+                retiring: false,
+            },
+        );
         Ok((pid, std::fs::File::from(ready_rx)))
     }
 
@@ -194,7 +222,9 @@ impl Master {
     fn reap(&mut self) {
         loop {
             let (pid, status, fatal) = match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
-                Ok(WaitStatus::Exited(pid, code)) => (pid, format!("exited with code {code}"), code == EXIT_FATAL),
+                Ok(WaitStatus::Exited(pid, code)) => {
+                    (pid, format!("exited with code {code}"), code == EXIT_FATAL)
+                }
                 Ok(WaitStatus::Signaled(pid, sig, core)) => {
                     let core = if core { " (core dumped)" } else { "" };
                     (pid, format!("exited on signal {}{core}", sig as i32), false)
@@ -206,15 +236,23 @@ impl Master {
                     return;
                 }
             };
-            let Some(worker) = self.workers.remove(&pid) else { continue };
+            let Some(worker) = self.workers.remove(&pid) else {
+                continue;
+            };
             if worker.retiring || self.stopping.is_some() {
                 sluice_log::info!("worker process {pid} {status}");
             } else if worker.generation != self.generation {
                 sluice_log::notice!("old worker process {pid} {status}");
             } else if fatal {
-                sluice_log::alert!("worker process {pid} {status}: fatal, slot {} not respawned", worker.slot);
+                sluice_log::alert!(
+                    "worker process {pid} {status}: fatal, slot {} not respawned",
+                    worker.slot
+                );
             } else {
-                sluice_log::alert!("worker process {pid} {status}, respawning slot {}", worker.slot);
+                sluice_log::alert!(
+                    "worker process {pid} {status}, respawning slot {}",
+                    worker.slot
+                );
                 self.schedule_respawn(worker.slot, worker.started.elapsed());
             }
         }
@@ -222,11 +260,16 @@ impl Master {
 
     fn schedule_respawn(&mut self, slot: usize, uptime: Duration) {
         let b = &mut self.backoff[slot];
-        b.failures = if uptime >= HEALTHY_UPTIME { 0 } else { b.failures + 1 };
+        b.failures = if uptime >= HEALTHY_UPTIME {
+            0
+        } else {
+            b.failures + 1
+        };
         let delay = if b.failures == 0 {
             Duration::ZERO
         } else {
-            (Duration::from_millis(100) * 2u32.saturating_pow(b.failures - 1)).min(MAX_RESPAWN_DELAY)
+            (Duration::from_millis(100) * 2u32.saturating_pow(b.failures - 1))
+                .min(MAX_RESPAWN_DELAY)
         };
         b.due = Some(Instant::now() + delay);
     }
@@ -237,7 +280,12 @@ impl Master {
             Some(Stop::Fast { kill_at }) => Some(kill_at),
             _ => None,
         };
-        self.backoff.iter().filter_map(|b| b.due).chain(kill_at).min().map(|t| t.saturating_duration_since(now))
+        self.backoff
+            .iter()
+            .filter_map(|b| b.due)
+            .chain(kill_at)
+            .min()
+            .map(|t| t.saturating_duration_since(now))
     }
 
     fn run_timers(&mut self) {
@@ -248,7 +296,9 @@ impl Master {
                     sluice_log::warn!("worker process {pid} did not exit in time, sending SIGKILL");
                     let _ = kill(*pid, Signal::SIGKILL);
                 }
-                self.stopping = Some(Stop::Fast { kill_at: now + FAST_STOP_TIMEOUT });
+                self.stopping = Some(Stop::Fast {
+                    kill_at: now + FAST_STOP_TIMEOUT,
+                });
             }
         }
         if self.stopping.is_some() {
@@ -294,7 +344,11 @@ impl Master {
             sluice_log::error!("reload failed, keeping the current configuration: {e}");
             self.config = old;
             self.backoff = old_backoff;
-            let _ = listen::reconcile(&mut self.groups, &listen_addrs(&self.config), self.backoff.len());
+            let _ = listen::reconcile(
+                &mut self.groups,
+                &listen_addrs(&self.config),
+                self.backoff.len(),
+            );
             return;
         }
         self.write_listen_addrs();
@@ -312,11 +366,21 @@ impl Master {
             Stop::Graceful => Signal::SIGQUIT,
             Stop::Fast { .. } => Signal::SIGTERM,
         };
-        sluice_log::notice!("{} shutdown", if signal == Signal::SIGQUIT { "graceful" } else { "fast" });
+        sluice_log::notice!(
+            "{} shutdown",
+            if signal == Signal::SIGQUIT {
+                "graceful"
+            } else {
+                "fast"
+            }
+        );
         for pid in self.workers.keys() {
             let _ = kill(*pid, signal);
         }
-        if !matches!((&self.stopping, &how), (Some(Stop::Fast { .. }), Stop::Graceful)) {
+        if !matches!(
+            (&self.stopping, &how),
+            (Some(Stop::Fast { .. }), Stop::Graceful)
+        ) {
             self.stopping = Some(how);
         }
     }
@@ -350,7 +414,10 @@ fn listen_addrs(config: &Config) -> Vec<(ListenKind, std::net::SocketAddr)> {
         (ListenKind::Admin, &node.admin_listen),
         (ListenKind::Status, &node.status_listen),
     ];
-    kinds.into_iter().flat_map(|(kind, addrs)| addrs.iter().map(move |l| (kind, l.addr))).collect()
+    kinds
+        .into_iter()
+        .flat_map(|(kind, addrs)| addrs.iter().map(move |l| (kind, l.addr)))
+        .collect()
 }
 
 /// Waits for a worker's ready byte; EOF means the worker died first.
@@ -358,7 +425,10 @@ fn wait_ready(pipe: &mut std::fs::File, deadline: Instant) -> Result<(), String>
     let timeout = deadline.saturating_duration_since(Instant::now());
     let ms = u32::try_from(timeout.as_millis()).unwrap_or(u32::MAX);
     let mut fds = [PollFd::new(pipe.as_fd(), PollFlags::POLLIN)];
-    match poll(&mut fds, PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX)) {
+    match poll(
+        &mut fds,
+        PollTimeout::try_from(ms).unwrap_or(PollTimeout::MAX),
+    ) {
         Ok(0) => return Err("timed out".into()),
         Ok(_) => {}
         Err(e) => return Err(e.to_string()),

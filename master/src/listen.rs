@@ -5,8 +5,8 @@
 use std::io;
 use std::net::{SocketAddr, TcpListener};
 
-use socket2::{Domain, Protocol, Socket, Type};
 use sluice_worker::ListenKind;
+use socket2::{Domain, Protocol, Socket, Type};
 
 /// nginx's default `backlog` on Linux.
 const BACKLOG: i32 = 511;
@@ -25,7 +25,12 @@ impl ListenGroup {
     pub fn bind(kind: ListenKind, configured: SocketAddr, slots: usize) -> io::Result<ListenGroup> {
         let first = bind_one(configured)?;
         let local = first.local_addr()?;
-        let mut group = ListenGroup { kind, configured, local, sockets: vec![first] };
+        let mut group = ListenGroup {
+            kind,
+            configured,
+            local,
+            sockets: vec![first],
+        };
         group.resize(slots)?;
         Ok(group)
     }
@@ -48,7 +53,9 @@ fn bind_one(addr: SocketAddr) -> io::Result<TcpListener> {
     if addr.is_ipv6() {
         socket.set_only_v6(true)?;
     }
-    socket.bind(&addr.into()).map_err(|e| io::Error::new(e.kind(), format!("bind() to {addr} failed: {e}")))?;
+    socket
+        .bind(&addr.into())
+        .map_err(|e| io::Error::new(e.kind(), format!("bind() to {addr} failed: {e}")))?;
     socket.listen(BACKLOG)?;
     Ok(socket.into())
 }
@@ -69,7 +76,11 @@ pub fn reconcile(
     }
     let mut next = Vec::with_capacity(wanted.len());
     for &(kind, addr) in wanted {
-        let from = if old.iter().any(|g| same(g, kind, addr)) { &mut *old } else { &mut fresh };
+        let from = if old.iter().any(|g| same(g, kind, addr)) {
+            &mut *old
+        } else {
+            &mut fresh
+        };
         if let Some(i) = from.iter().position(|g| same(g, kind, addr)) {
             next.push(from.swap_remove(i));
         }
@@ -116,7 +127,12 @@ mod tests {
         let a: SocketAddr = "127.0.0.1:0".parse().unwrap();
         let mut groups = vec![ListenGroup::bind(ListenKind::Proxy, a, 2).unwrap()];
         let port = groups[0].local.port();
-        reconcile(&mut groups, &[(ListenKind::Proxy, a), (ListenKind::Admin, a)], 3).unwrap();
+        reconcile(
+            &mut groups,
+            &[(ListenKind::Proxy, a), (ListenKind::Admin, a)],
+            3,
+        )
+        .unwrap();
         assert_eq!(groups.len(), 2);
         assert_eq!(groups[0].local.port(), port);
         assert_eq!(groups[0].sockets.len(), 3);

@@ -16,7 +16,11 @@ use clap::{Parser, Subcommand};
 use sluice_conf::{Checked, LoadOptions};
 
 #[derive(Parser)]
-#[command(name = "sluice", version, about = "An API gateway in the Kong / OpenResty tradition")]
+#[command(
+    name = "sluice",
+    version,
+    about = "An API gateway in the Kong / OpenResty tradition"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -89,7 +93,8 @@ fn main() -> ExitCode {
 /// Loads and checks both configuration files: the config crate's validation, then what only the
 /// worker's code can tell (route regexes). Returns every error.
 pub fn load(opts: &LoadOptions) -> Result<Checked, Vec<String>> {
-    let config = sluice_conf::check(opts).map_err(|errors| errors.iter().map(|e| e.to_string()).collect::<Vec<_>>())?;
+    let config = sluice_conf::check(opts)
+        .map_err(|errors| errors.iter().map(|e| e.to_string()).collect::<Vec<_>>())?;
     sluice_worker::check(&config).map_err(|e| vec![e])?;
     Ok(config)
 }
@@ -120,7 +125,10 @@ fn start(target: &Target, daemon: bool) -> ExitCode {
         return ExitCode::FAILURE;
     }
     if let Some(pid) = control::running_master(&node.prefix) {
-        eprintln!("error: sluice is already running in {} (pid {pid})", node.prefix.display());
+        eprintln!(
+            "error: sluice is already running in {} (pid {pid})",
+            node.prefix.display()
+        );
         return ExitCode::FAILURE;
     }
     match sluice_worker::open_log(&node.proxy_error_log) {

@@ -13,7 +13,11 @@ const EXIT_PANIC: i32 = 70;
 /// Forks and runs `child` in the new process, which exits with its return value. The child never
 /// returns into the master's code, even if `child` panics.
 pub fn spawn(child: impl FnOnce() -> i32) -> io::Result<Pid> {
-    debug_assert_eq!(thread_count(), 1, "the master must be single-threaded when it forks");
+    debug_assert_eq!(
+        thread_count(),
+        1,
+        "the master must be single-threaded when it forks"
+    );
     // SAFETY: the master process is single-threaded (checked above in debug builds), so the child
     // is a complete copy with no lock held by a vanished thread, and may run arbitrary code.
     match unsafe { fork() }? {
@@ -35,7 +39,12 @@ pub fn daemonize() -> io::Result<()> {
         std::process::exit(0);
     }
     nix::unistd::setsid()?;
-    let null = OwnedFd::from(std::fs::OpenOptions::new().read(true).write(true).open("/dev/null")?);
+    let null = OwnedFd::from(
+        std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open("/dev/null")?,
+    );
     for fd in 0..=2 {
         // SAFETY: dup2 onto the standard descriptors, which this process owns; `null` stays open
         // for the duration of the call.

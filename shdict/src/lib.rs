@@ -8,9 +8,10 @@
 //!
 //! One lock per zone, holding the owner's pid: the master force-unlocks a reaped worker's pid,
 //! a waiter steals the lock from a holder that no longer exists, and a dirty word makes the
-//! next holder check (and if needed repair) what a dead holder left half done.
+//! next holder check (and if needed rebuild from the blocks) what a dead holder left half
+//! done. [`Zone::check`] runs the same consistency check on demand.
 //!
-//! Only [`lock`](crate::lock) and [`shm`](crate::shm) contain `unsafe` code.
+//! Only the `lock` and `shm` modules contain `unsafe` code.
 #![deny(unsafe_code)]
 
 mod arena;

@@ -11,8 +11,8 @@ use crate::error::Inconsistency;
 use crate::hash::hash;
 use crate::items::tag;
 use crate::layout::{
-    F_FREE, F_NODE, I_HASH, I_TYPE, I_VLEN, MIN_BLOCK, N_NEXT, N_PREV, S_FREE_BYTES, S_NODES,
-    T_LIST,
+    F_FREE, F_NODE, F_PREV_FREE, I_HASH, I_TYPE, I_VLEN, MIN_BLOCK, N_NEXT, N_PREV, S_FREE_BYTES,
+    S_NODES, T_LIST,
 };
 
 /// A block found by the physical walk.
@@ -123,7 +123,7 @@ impl Arena<'_> {
                     self.make_free(start, size);
                     free_bytes += u64::from(size);
                 }
-                None => self.set_flag(block.at, crate::layout::F_PREV_FREE, false),
+                None => self.set_flag(block.at, F_PREV_FREE, false),
             }
         }
         if let Some((start, size)) = run {

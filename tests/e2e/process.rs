@@ -21,7 +21,12 @@ fn config(up: &Upstream, path: &str) -> String {
 
 /// The pid of the worker that answered, from the Admin API's status.
 fn answering_worker(http: &reqwest::blocking::Client, sluice: &Sluice) -> u64 {
-    let status: serde_json::Value = http.get(format!("http://{}/status", sluice.admin)).send().unwrap().json().unwrap();
+    let status: serde_json::Value = http
+        .get(format!("http://{}/status", sluice.admin))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
     status["worker"]["pid"].as_u64().unwrap()
 }
 
@@ -68,8 +73,13 @@ fn reload_under_load_drops_nothing_and_applies_the_new_config() {
     let saw_new = Arc::new(AtomicBool::new(false));
     let load: Vec<_> = (0..4)
         .map(|_| {
-            let (sluice, stop, ok, failed, saw_new) =
-                (sluice.clone(), stop.clone(), ok.clone(), failed.clone(), saw_new.clone());
+            let (sluice, stop, ok, failed, saw_new) = (
+                sluice.clone(),
+                stop.clone(),
+                ok.clone(),
+                failed.clone(),
+                saw_new.clone(),
+            );
             std::thread::spawn(move || {
                 let http = client();
                 while !stop.load(Ordering::Relaxed) {
@@ -94,14 +104,22 @@ fn reload_under_load_drops_nothing_and_applies_the_new_config() {
     sluice.write_declarative(&config(&new_up, "/"));
     sluice.signal(Signal::SIGHUP);
     wait_for("the new config", LONG, || saw_new.load(Ordering::Relaxed));
-    wait_for("old workers to exit", LONG, || sluice.workers().iter().all(|p| !old_workers.contains(p)));
+    wait_for("old workers to exit", LONG, || {
+        sluice.workers().iter().all(|p| !old_workers.contains(p))
+    });
     let after = ok.load(Ordering::Relaxed);
-    wait_for("more load on the new generation", LONG, || ok.load(Ordering::Relaxed) > after + 100);
+    wait_for("more load on the new generation", LONG, || {
+        ok.load(Ordering::Relaxed) > after + 100
+    });
     stop.store(true, Ordering::Relaxed);
     for t in load {
         t.join().unwrap();
     }
-    assert_eq!(failed.load(Ordering::Relaxed), 0, "requests failed across the reload");
+    assert_eq!(
+        failed.load(Ordering::Relaxed),
+        0,
+        "requests failed across the reload"
+    );
     assert_eq!(sluice.workers().len(), 2);
 }
 
@@ -112,7 +130,11 @@ fn a_broken_config_on_reload_keeps_the_old_one_serving() {
     let workers = sluice.workers();
     sluice.write_declarative("_format_version: \"3.0\"\nservices:\n- name: s\n  url: not a url\n");
     sluice.signal(Signal::SIGHUP);
-    wait_for("the reload error in the log", LONG, || sluice.error_log().contains("keeping the current configuration"));
+    wait_for("the reload error in the log", LONG, || {
+        sluice
+            .error_log()
+            .contains("keeping the current configuration")
+    });
     assert_eq!(sluice.workers(), workers);
     assert_eq!(echo(get(&sluice.url("/kept")))["server"], "up");
 }
@@ -123,7 +145,9 @@ fn quit_lets_an_in_flight_request_finish() {
     let mut sluice = Sluice::start(&config(&up, "/"), "");
     let url = sluice.url("/slow/1500");
     let slow = std::thread::spawn(move || get(&url).status().as_u16());
-    wait_for("the slow request to reach the upstream", LONG, || up.hits() == 1);
+    wait_for("the slow request to reach the upstream", LONG, || {
+        up.hits() == 1
+    });
     sluice.signal(Signal::SIGQUIT);
     assert_eq!(slow.join().unwrap(), 200);
     assert_eq!(sluice.wait_exit(LONG), 0);
@@ -136,7 +160,9 @@ fn term_stops_fast_and_usr1_reopens_logs() {
     let mut sluice = Sluice::start(&config(&up, "/"), "");
     let log = sluice.prefix().join("logs/access.log");
     assert_eq!(get(&sluice.url("/first")).status(), 200);
-    wait_for("the first access line", LONG, || std::fs::read_to_string(&log).is_ok_and(|t| t.contains("/first")));
+    wait_for("the first access line", LONG, || {
+        std::fs::read_to_string(&log).is_ok_and(|t| t.contains("/first"))
+    });
     std::fs::rename(&log, sluice.prefix().join("logs/access.log.1")).unwrap();
     sluice.signal(Signal::SIGUSR1);
     // Once every worker has reopened, a request from any of them lands in the new file.
@@ -153,17 +179,32 @@ fn cli_check_reports_every_error_and_controls_a_running_master() {
     let dir = tempfile::tempdir().unwrap();
     let conf = dir.path().join("bad.conf");
     std::fs::write(&conf, "worker_processes = many\nno_such_key = 1\n").unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_sluice")).args(["check", "-c"]).arg(&conf).output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["check", "-c"])
+        .arg(&conf)
+        .output()
+        .unwrap();
     assert!(!out.status.success());
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("worker_processes") && stderr.contains("no_such_key"), "{stderr}");
+    assert!(
+        stderr.contains("worker_processes") && stderr.contains("no_such_key"),
+        "{stderr}"
+    );
 
-    let out = Command::new(env!("CARGO_BIN_EXE_sluice")).arg("version").output().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .arg("version")
+        .output()
+        .unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).starts_with("sluice "));
 
     let up = Upstream::start("up");
     let mut sluice = Sluice::start(&config(&up, "/"), "");
-    let status = Command::new(env!("CARGO_BIN_EXE_sluice")).arg("quit").arg("-p").arg(sluice.prefix()).status().unwrap();
+    let status = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .arg("quit")
+        .arg("-p")
+        .arg(sluice.prefix())
+        .status()
+        .unwrap();
     assert!(status.success());
     assert_eq!(sluice.wait_exit(LONG), 0);
 }

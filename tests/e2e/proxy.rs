@@ -26,7 +26,10 @@ fn forwarding_headers_and_hop_by_hop_handling() {
         .header("x-drop-me", "1")
         .send()
         .unwrap();
-    let via = resp.headers().get("via").map(|v| v.to_str().unwrap().to_owned());
+    let via = resp
+        .headers()
+        .get("via")
+        .map(|v| v.to_str().unwrap().to_owned());
     assert!(resp.headers().contains_key("x-kong-upstream-latency"));
     let e = echo(resp);
     let h = &e["headers"];
@@ -38,7 +41,10 @@ fn forwarding_headers_and_hop_by_hop_handling() {
     assert_eq!(h["x-forwarded-port"], sluice.proxy.port().to_string());
     assert_eq!(h["x-forwarded-path"], "/p/q");
     assert!(h["via"].as_str().unwrap().contains("sluice"));
-    assert!(h.get("x-drop-me").is_none(), "a header named by Connection must not be forwarded");
+    assert!(
+        h.get("x-drop-me").is_none(),
+        "a header named by Connection must not be forwarded"
+    );
     assert_eq!(e["uri"], "/p/q?x=1");
     assert!(via.unwrap().contains("sluice"));
 }
@@ -46,7 +52,10 @@ fn forwarding_headers_and_hop_by_hop_handling() {
 #[test]
 fn upstream_errors_are_502_and_504() {
     // A port nothing listens on: bound, then released.
-    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let closed = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap();
     let up = Upstream::start("slow");
     let yml = format!(
         "_format_version: \"3.0\"\nservices:\n- name: down\n  url: http://{closed}\n  retries: 1\n  routes:\n  - paths: [/down]\n\
@@ -56,10 +65,16 @@ fn upstream_errors_are_502_and_504() {
     let sluice = Sluice::start(&yml, "");
     let resp = get(&sluice.url("/down"));
     assert_eq!(resp.status(), 502);
-    assert_eq!(resp.text().unwrap(), r#"{"message":"An invalid response was received from the upstream server"}"#);
+    assert_eq!(
+        resp.text().unwrap(),
+        r#"{"message":"An invalid response was received from the upstream server"}"#
+    );
     let resp = get(&sluice.url("/slow/3000"));
     assert_eq!(resp.status(), 504);
-    assert_eq!(resp.text().unwrap(), r#"{"message":"The upstream server is timing out"}"#);
+    assert_eq!(
+        resp.text().unwrap(),
+        r#"{"message":"The upstream server is timing out"}"#
+    );
     // The worker is fine afterwards.
     assert_eq!(get(&sluice.url("/slow/1")).status(), 200);
 }
@@ -68,11 +83,21 @@ fn upstream_errors_are_502_and_504() {
 fn malformed_and_oversized_requests_are_refused() {
     let up = Upstream::start("up");
     let sluice = Sluice::start(&one_service(&up.url(), ""), "");
-    let bad = raw(sluice.proxy, b"GET / HTTP/1.1\r\nHost: x\r\nthis is not a header\r\n\r\n");
+    let bad = raw(
+        sluice.proxy,
+        b"GET / HTTP/1.1\r\nHost: x\r\nthis is not a header\r\n\r\n",
+    );
     assert!(bad.starts_with("HTTP/1.1 400"), "got: {bad}");
-    let huge = format!("GET / HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n", "a".repeat(64 * 1024));
+    let huge = format!(
+        "GET / HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(64 * 1024)
+    );
     let resp = raw(sluice.proxy, huge.as_bytes());
-    assert!(resp.starts_with("HTTP/1.1 431"), "got: {}", &resp[..resp.len().min(100)]);
+    assert!(
+        resp.starts_with("HTTP/1.1 431"),
+        "got: {}",
+        &resp[..resp.len().min(100)]
+    );
     assert_eq!(get(&sluice.url("/ok")).status(), 200);
 }
 
@@ -106,7 +131,11 @@ fn one_gib_streams_both_ways_with_flat_memory() {
     const GIB: u64 = 1 << 30;
     let up = Upstream::start("up");
     let sluice = Sluice::start(&one_service(&up.url(), ""), "");
-    let http = crate::common::http::Client::builder().no_proxy().timeout(Duration::from_secs(120)).build().unwrap();
+    let http = crate::common::http::Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(120))
+        .build()
+        .unwrap();
 
     let upload = http
         .post(sluice.url("/upload"))
@@ -115,13 +144,19 @@ fn one_gib_streams_both_ways_with_flat_memory() {
         .unwrap();
     assert_eq!(echo(upload)["body_len"], GIB);
 
-    let mut download = http.get(sluice.url(&format!("/bytes/{GIB}"))).send().unwrap();
+    let mut download = http
+        .get(sluice.url(&format!("/bytes/{GIB}")))
+        .send()
+        .unwrap();
     assert_eq!(download.status(), 200);
     let received = std::io::copy(&mut download, &mut std::io::sink()).unwrap();
     assert_eq!(received, GIB);
 
     for kib in worker_peak_kib(&sluice) {
-        assert!(kib < 64 * 1024, "a worker peaked at {kib} KiB: bodies are being buffered");
+        assert!(
+            kib < 64 * 1024,
+            "a worker peaked at {kib} KiB: bodies are being buffered"
+        );
     }
 }
 
@@ -135,5 +170,8 @@ fn access_log_has_a_line_per_request_with_upstream_status_and_latency() {
         std::fs::read_to_string(&path).is_ok_and(|t| t.contains("\"GET /logged?x=1 HTTP/1.1\" 200"))
     });
     let text = std::fs::read_to_string(&path).unwrap();
-    assert!(text.contains("upstream_status=200 upstream_time=0."), "{text}");
+    assert!(
+        text.contains("upstream_status=200 upstream_time=0."),
+        "{text}"
+    );
 }

@@ -53,37 +53,71 @@ services:
 
 #[test]
 fn routes_by_path_host_method_header_and_regex_like_kong() {
-    let (a, b, c) = (Upstream::start("a"), Upstream::start("b"), Upstream::start("c"));
+    let (a, b, c) = (
+        Upstream::start("a"),
+        Upstream::start("b"),
+        Upstream::start("c"),
+    );
     let sluice = Sluice::start(&routes_config(&a, &b, &c), "");
     let http = client();
 
     // A prefix route strips its prefix and joins the rest to the service path.
     let e = echo(get(&sluice.url("/api/x?q=1")));
-    assert_eq!((e["server"].as_str(), e["uri"].as_str()), (Some("a"), Some("/base/x?q=1")));
+    assert_eq!(
+        (e["server"].as_str(), e["uri"].as_str()),
+        (Some("a"), Some("/base/x?q=1"))
+    );
 
     // The longest prefix wins among prefix routes.
     let e = echo(get(&sluice.url("/api/v1/y")));
     assert_eq!(e["uri"], "/base/api/v1/y");
 
     // Host + path beats path alone; strip_path=false keeps the path.
-    let e = echo(http.get(sluice.url("/api/x")).header("host", "example.com").send().unwrap());
-    assert_eq!((e["server"].as_str(), e["uri"].as_str()), (Some("b"), Some("/api/x")));
+    let e = echo(
+        http.get(sluice.url("/api/x"))
+            .header("host", "example.com")
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(
+        (e["server"].as_str(), e["uri"].as_str()),
+        (Some("b"), Some("/api/x"))
+    );
 
     // Method + path beats path alone.
     let e = echo(http.post(sluice.url("/api/x")).send().unwrap());
-    assert_eq!((e["server"].as_str(), e["uri"].as_str()), (Some("c"), Some("/x")));
+    assert_eq!(
+        (e["server"].as_str(), e["uri"].as_str()),
+        (Some("c"), Some("/x"))
+    );
 
     // Header values match case-insensitively.
-    let e = echo(http.get(sluice.url("/api/x")).header("x-version", "V2").send().unwrap());
+    let e = echo(
+        http.get(sluice.url("/api/x"))
+            .header("x-version", "V2")
+            .send()
+            .unwrap(),
+    );
     assert_eq!(e["server"], "c");
 
     // Wildcard host; preserve_host sends the client's Host upstream.
-    let e = echo(http.get(sluice.url("/w")).header("host", "foo.wild.test").send().unwrap());
-    assert_eq!((e["server"].as_str(), e["headers"]["host"].as_str()), (Some("b"), Some("foo.wild.test")));
+    let e = echo(
+        http.get(sluice.url("/w"))
+            .header("host", "foo.wild.test")
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(
+        (e["server"].as_str(), e["headers"]["host"].as_str()),
+        (Some("b"), Some("foo.wild.test"))
+    );
 
     // A regex path strips what it matched.
     let e = echo(get(&sluice.url("/users/42")));
-    assert_eq!((e["server"].as_str(), e["uri"].as_str()), (Some("b"), Some("/")));
+    assert_eq!(
+        (e["server"].as_str(), e["uri"].as_str()),
+        (Some("b"), Some("/"))
+    );
 
     // Among regex routes, regex_priority decides.
     let e = echo(get(&sluice.url("/items/42")));
@@ -103,6 +137,12 @@ fn no_route_is_kongs_404() {
     let sluice = Sluice::start(&yml, "");
     let resp = get(&sluice.url("/elsewhere"));
     assert_eq!(resp.status(), 404);
-    assert!(resp.headers()["content-type"].to_str().unwrap().starts_with("application/json"));
-    assert_eq!(resp.text().unwrap(), r#"{"message":"no Route matched with those values"}"#);
+    assert!(resp.headers()["content-type"]
+        .to_str()
+        .unwrap()
+        .starts_with("application/json"));
+    assert_eq!(
+        resp.text().unwrap(),
+        r#"{"message":"no Route matched with those values"}"#
+    );
 }

@@ -47,7 +47,12 @@ impl Entry {
     /// Captures the request's part of the line now, before the request is consumed.
     pub fn new(req: &Request<Incoming>, conn: &ConnInfo) -> Entry {
         let line = enabled().then(|| {
-            let header = |name| req.headers().get(name).and_then(|v| v.to_str().ok()).unwrap_or("-");
+            let header = |name| {
+                req.headers()
+                    .get(name)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("-")
+            };
             let head = format!(
                 "{} - - [{}] \"{} {} {:?}\"",
                 conn.client.ip(),
@@ -56,9 +61,19 @@ impl Entry {
                 req.uri(),
                 req.version(),
             );
-            (head, format!("\"{}\" \"{}\"", header("referer"), header("user-agent")))
+            (
+                head,
+                format!("\"{}\" \"{}\"", header("referer"), header("user-agent")),
+            )
         });
-        Entry { line, status: 0, upstream_status: None, upstream_latency: None, read_timeout: None, started: None }
+        Entry {
+            line,
+            status: 0,
+            upstream_status: None,
+            upstream_latency: None,
+            read_timeout: None,
+            started: None,
+        }
     }
 
     pub fn started_at(mut self, at: Instant) -> Entry {
@@ -69,13 +84,17 @@ impl Entry {
 
 impl OnEnd for Entry {
     fn on_end(self: Box<Self>, bytes_sent: u64) {
-        let Some((head, tail)) = self.line else { return };
+        let Some((head, tail)) = self.line else {
+            return;
+        };
         let mut line = format!("{head} {} {bytes_sent} {tail}", self.status);
-        let secs = |d: Option<Duration>| d.map_or("-".to_string(), |d| format!("{:.3}", d.as_secs_f64()));
+        let secs =
+            |d: Option<Duration>| d.map_or("-".to_string(), |d| format!("{:.3}", d.as_secs_f64()));
         let _ = writeln!(
             line,
             " upstream_status={} upstream_time={} request_time={}",
-            self.upstream_status.map_or("-".to_string(), |s| s.to_string()),
+            self.upstream_status
+                .map_or("-".to_string(), |s| s.to_string()),
             secs(self.upstream_latency),
             secs(self.started.map(|s| s.elapsed())),
         );

@@ -76,7 +76,9 @@ impl Gateway {
             .routes
             .iter()
             .map(|r| RouteEntry {
-                service: r.service_id.and_then(|id| decl.services.iter().position(|s| s.id == id)),
+                service: r
+                    .service_id
+                    .and_then(|id| decl.services.iter().position(|s| s.id == id)),
                 preserve_host: r.preserve_host,
             })
             .collect();
@@ -89,7 +91,9 @@ impl Gateway {
             settings,
             life,
             worker_id,
-            hostname: nix::unistd::gethostname().map(|h| h.to_string_lossy().into_owned()).unwrap_or_default(),
+            hostname: nix::unistd::gethostname()
+                .map(|h| h.to_string_lossy().into_owned())
+                .unwrap_or_default(),
             requests: Cell::new(0),
         })
     }
@@ -98,7 +102,10 @@ impl Gateway {
     pub fn find(&self, req: &Request<Incoming>, conn: &ConnInfo) -> Option<Found<'_>> {
         self.requests.set(self.requests.get() + 1);
         let uri = req.uri().path_and_query().map_or("/", |pq| pq.as_str());
-        let host = req.headers().get(http::header::HOST).and_then(|h| h.to_str().ok());
+        let host = req
+            .headers()
+            .get(http::header::HOST)
+            .and_then(|h| h.to_str().ok());
         let info = RequestInfo {
             method: req.method().as_str(),
             uri,
@@ -133,7 +140,11 @@ impl Service {
         if let Some(h) = &self.host_header {
             return h.clone();
         }
-        let host = if target.host.contains(':') { format!("[{}]", target.host) } else { target.host.clone() };
+        let host = if target.host.contains(':') {
+            format!("[{}]", target.host)
+        } else {
+            target.host.clone()
+        };
         if target.port == 80 {
             host
         } else {
@@ -145,8 +156,20 @@ impl Service {
 fn service(decl: &DeclarativeConfig, s: &sluice_conf::Service) -> Service {
     let upstream = decl.upstream_by_name(&s.host);
     let targets = match upstream {
-        Some(u) => u.targets.iter().map(|t| Target { host: t.host.clone(), port: t.port, weight: u32::from(t.weight) }).collect(),
-        None => vec![Target { host: s.host.clone(), port: s.port, weight: 1 }],
+        Some(u) => u
+            .targets
+            .iter()
+            .map(|t| Target {
+                host: t.host.clone(),
+                port: t.port,
+                weight: u32::from(t.weight),
+            })
+            .collect(),
+        None => vec![Target {
+            host: s.host.clone(),
+            port: s.port,
+            weight: 1,
+        }],
     };
     Service {
         name: s.name.clone().unwrap_or_else(|| s.id.to_string()),
@@ -163,11 +186,19 @@ fn route_spec(r: &sluice_conf::Route) -> RouteSpec {
     RouteSpec {
         id: r.id.to_string(),
         name: r.name.clone(),
-        protocols: r.protocols.iter().map(|p: &Protocol| p.as_str().to_owned()).collect(),
+        protocols: r
+            .protocols
+            .iter()
+            .map(|p: &Protocol| p.as_str().to_owned())
+            .collect(),
         methods: r.methods.clone(),
         hosts: r.hosts.clone(),
         paths: r.paths.clone(),
-        headers: r.headers.iter().map(|(k, v)| (k.clone(), v.clone())).collect(),
+        headers: r
+            .headers
+            .iter()
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect(),
         snis: r.snis.clone(),
         regex_priority: r.regex_priority,
         strip_path: r.strip_path,

@@ -24,7 +24,10 @@ pub fn run(init: WorkerInit) -> i32 {
     if nix::unistd::getppid() == nix::unistd::Pid::from_raw(1) {
         return 0;
     }
-    let rt = match tokio::runtime::Builder::new_current_thread().enable_all().build() {
+    let rt = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
         Ok(rt) => rt,
         Err(e) => {
             sluice_log::emerg!("cannot build the worker runtime: {e}");
@@ -62,14 +65,22 @@ async fn serve(init: WorkerInit<'_>) -> i32 {
         Err(e) => sluice_log::error!("cannot open the access log: {e}"),
     }
     for (kind, listener) in init.listeners {
-        let listener = match listener.set_nonblocking(true).and_then(|()| tokio::net::TcpListener::from_std(listener)) {
+        let listener = match listener
+            .set_nonblocking(true)
+            .and_then(|()| tokio::net::TcpListener::from_std(listener))
+        {
             Ok(l) => l,
             Err(e) => {
                 sluice_log::emerg!("worker {} cannot use its listening socket: {e}", init.slot);
                 return EXIT_FATAL;
             }
         };
-        tokio::task::spawn_local(server::accept_loop(listener, kind, gw.clone(), life.clone()));
+        tokio::task::spawn_local(server::accept_loop(
+            listener,
+            kind,
+            gw.clone(),
+            life.clone(),
+        ));
     }
     let _ = std::fs::File::from(init.ready).write_all(b"1");
     sluice_log::info!("worker {} serving", init.slot);

@@ -37,7 +37,11 @@ pub struct Lifecycle {
 
 impl Lifecycle {
     pub fn new() -> Rc<Lifecycle> {
-        Rc::new(Lifecycle { phase: watch::Sender::new(Phase::Serving), open: Cell::new(0), all_closed: Notify::new() })
+        Rc::new(Lifecycle {
+            phase: watch::Sender::new(Phase::Serving),
+            open: Cell::new(0),
+            all_closed: Notify::new(),
+        })
     }
 
     pub fn set(&self, phase: Phase) {
@@ -79,7 +83,12 @@ impl Drop for ConnGuard {
 
 /// Accepts on one listening socket until the worker starts draining; each connection gets its
 /// own task.
-pub async fn accept_loop(listener: TcpListener, kind: ListenKind, gw: Rc<Gateway>, life: Rc<Lifecycle>) {
+pub async fn accept_loop(
+    listener: TcpListener,
+    kind: ListenKind,
+    gw: Rc<Gateway>,
+    life: Rc<Lifecycle>,
+) {
     let mut phase = life.phase.subscribe();
     loop {
         tokio::select! {
@@ -100,9 +109,15 @@ pub async fn accept_loop(listener: TcpListener, kind: ListenKind, gw: Rc<Gateway
 
 async fn serve(stream: TcpStream, kind: ListenKind, gw: Rc<Gateway>, life: Rc<Lifecycle>) {
     let _open = life.track();
-    let (Ok(client), Ok(local)) = (stream.peer_addr(), stream.local_addr()) else { return };
+    let (Ok(client), Ok(local)) = (stream.peer_addr(), stream.local_addr()) else {
+        return;
+    };
     let _ = stream.set_nodelay(true);
-    let conn_info = Rc::new(ConnInfo { client, local, scheme: "http" });
+    let conn_info = Rc::new(ConnInfo {
+        client,
+        local,
+        scheme: "http",
+    });
     let max_buf = max_buf(&gw);
     let svc = service_fn(move |req| {
         let (gw, conn_info) = (gw.clone(), conn_info.clone());

@@ -152,9 +152,10 @@ fn keepalive(v: &str) -> Result<KeepAlive, String> {
 }
 
 /// Whether two listeners would fight over the same port (same address, or a wildcard address of
-/// the same family).
+/// the same family). Port 0 lets the kernel pick a free port for each, so it never overlaps.
 pub(crate) fn overlaps(a: &SocketAddr, b: &SocketAddr) -> bool {
     a.port() == b.port()
+        && a.port() != 0
         && (a.ip() == b.ip()
             || (a.is_ipv4() == b.is_ipv4() && (a.ip().is_unspecified() || b.ip().is_unspecified())))
 }
@@ -252,5 +253,6 @@ mod tests {
         assert!(!overlaps(&a("127.0.0.1:80"), &a("127.0.0.2:80")));
         assert!(!overlaps(&a("0.0.0.0:80"), &a("[::]:80")));
         assert!(!overlaps(&a("0.0.0.0:80"), &a("0.0.0.0:81")));
+        assert!(!overlaps(&a("127.0.0.1:0"), &a("127.0.0.1:0")));
     }
 }

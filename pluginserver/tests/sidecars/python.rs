@@ -15,7 +15,7 @@ use sluice_pluginserver::{
 };
 use tokio::sync::Notify;
 
-use crate::support::{raw_call, run, Hook, Recorder, Sidecar, TempDir};
+use crate::support::{raw_call, Hook, Recorder, Sidecar, TempDir};
 
 /// The plugin in `tests/fixtures/sluice_demo.py`, named after its file.
 const PLUGIN: &str = "sluice_demo";

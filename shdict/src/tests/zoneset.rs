@@ -62,3 +62,51 @@ fn force_unlock_counts_held_locks() {
     // No zone is held by a process that does not exist.
     assert_eq!(set.force_unlock(1 << 23), 0);
 }
+
+#[test]
+fn from_fd_rejects_files_that_are_not_zones() {
+    use std::os::fd::OwnedFd;
+    let path = std::env::temp_dir().join(format!("sluice-shdict-notazone-{}", std::process::id()));
+    let file = std::fs::OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&path)
+        .unwrap();
+    std::fs::remove_file(&path).unwrap();
+    file.set_len(16 * 1024).unwrap();
+    let fd = OwnedFd::from(file.try_clone().unwrap());
+    let err = crate::Zone::from_fd("x", fd).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ZoneError::NotAZone {
+                reason: "bad magic",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    file.set_len(10).unwrap();
+    let err = crate::Zone::from_fd("x", OwnedFd::from(file)).unwrap_err();
+    assert!(matches!(err, ZoneError::Io { .. }), "{err}");
+}
+
+#[test]
+fn from_fd_maps_the_same_zone() {
+    let set = ZoneSet::create(&[("a", 16 * 1024)]).unwrap();
+    let zone = set.get("a").unwrap();
+    zone.set(b"k", "v".into(), 0.0, 0).unwrap();
+    let again = crate::Zone::from_fd("a", zone.inheritable_fd().unwrap()).unwrap();
+    assert_eq!(
+        again.get(b"k"),
+        Ok(Some((OwnedValue::Str(b"v".to_vec()), 0)))
+    );
+    again.set(b"k2", "w".into(), 0.0, 0).unwrap();
+    assert_eq!(
+        zone.get(b"k2"),
+        Ok(Some((OwnedValue::Str(b"w".to_vec()), 0)))
+    );
+    assert_eq!(again.capacity(), zone.capacity());
+}

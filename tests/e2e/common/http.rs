@@ -9,12 +9,21 @@ pub use reqwest::blocking::{Client, Response};
 
 /// A client that never uses a proxy from the environment and gives up after 30 s.
 pub fn client() -> Client {
-    Client::builder().no_proxy().timeout(Duration::from_secs(30)).build().unwrap()
+    Client::builder()
+        .no_proxy()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
 }
 
 /// A fresh connection per request, so requests spread over the workers' sockets.
 pub fn fresh_client() -> Client {
-    Client::builder().no_proxy().pool_max_idle_per_host(0).timeout(Duration::from_secs(30)).build().unwrap()
+    Client::builder()
+        .no_proxy()
+        .pool_max_idle_per_host(0)
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap()
 }
 
 pub fn get(url: &str) -> Response {

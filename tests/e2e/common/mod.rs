@@ -28,14 +28,23 @@ pub struct Sluice {
     pub admin: SocketAddr,
 }
 
-/// Node config lines every test gets: loopback ports chosen by the kernel, two workers.
-fn base_conf(prefix: &Path) -> String {
-    format!(
+/// The node config of a test: loopback ports chosen by the kernel and two workers, unless
+/// `extra` sets those keys itself.
+fn node_conf(prefix: &Path, extra: &str) -> String {
+    let base = format!(
         "prefix = {}\nproxy_listen = 127.0.0.1:0\nadmin_listen = 127.0.0.1:0\nworker_processes = 2\n\
          declarative_config = {}\nlog_level = info\n",
         prefix.display(),
         prefix.join("kong.yml").display()
-    )
+    );
+    let key = |line: &str| line.split('=').next().unwrap_or("").trim().to_string();
+    let overridden: Vec<String> = extra.lines().map(key).collect();
+    let kept: String = base
+        .lines()
+        .filter(|l| !overridden.contains(&key(l)))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    kept + extra
 }
 
 impl Sluice {
@@ -45,7 +54,7 @@ impl Sluice {
         let dir = tempfile::tempdir().unwrap();
         let prefix = dir.path().to_path_buf();
         std::fs::write(prefix.join("kong.yml"), declarative).unwrap();
-        std::fs::write(prefix.join("sluice.conf"), base_conf(&prefix) + extra).unwrap();
+        std::fs::write(prefix.join("sluice.conf"), node_conf(&prefix, extra)).unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_sluice"))
             .args(["start", "-c"])
             .arg(prefix.join("sluice.conf"))
@@ -53,10 +62,18 @@ impl Sluice {
             .stderr(Stdio::inherit())
             .spawn()
             .unwrap();
-        let mut sluice = Sluice { child, dir, proxy: "0.0.0.0:0".parse().unwrap(), admin: "0.0.0.0:0".parse().unwrap() };
+        let mut sluice = Sluice {
+            child,
+            dir,
+            proxy: "0.0.0.0:0".parse().unwrap(),
+            admin: "0.0.0.0:0".parse().unwrap(),
+        };
         let addrs = sluice.prefix().join("listen.addrs");
         wait_for("sluice to listen", Duration::from_secs(30), || {
-            assert!(sluice.child.try_wait().unwrap().is_none(), "sluice exited during start-up");
+            assert!(
+                sluice.child.try_wait().unwrap().is_none(),
+                "sluice exited during start-up"
+            );
             sluice.master_ready(&addrs)
         });
         sluice
@@ -66,7 +83,9 @@ impl Sluice {
         if !self.prefix().join("sluice.pid").exists() {
             return false;
         }
-        let Ok(text) = std::fs::read_to_string(addrs) else { return false };
+        let Ok(text) = std::fs::read_to_string(addrs) else {
+            return false;
+        };
         for line in text.lines() {
             match line.split_once(' ') {
                 Some(("proxy", a)) => self.proxy = a.parse().unwrap(),
@@ -89,7 +108,9 @@ impl Sluice {
     pub fn workers(&self) -> Vec<i32> {
         let path = format!("/proc/{0}/task/{0}/children", self.pid());
         let text = std::fs::read_to_string(path).unwrap_or_default();
-        text.split_whitespace().map(|p| p.parse().unwrap()).collect()
+        text.split_whitespace()
+            .map(|p| p.parse().unwrap())
+            .collect()
     }
 
     pub fn signal(&self, sig: Signal) {

@@ -30,7 +30,11 @@ impl Upstream {
         let hits = Arc::new(AtomicUsize::new(0));
         let counter = hits.clone();
         std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).enable_all().build().unwrap();
+            let rt = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()
+                .unwrap();
             rt.block_on(async move {
                 let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
                 tx.send(listener.local_addr().unwrap()).unwrap();
@@ -42,12 +46,17 @@ impl Upstream {
                             counter.fetch_add(1, Ordering::SeqCst);
                             respond(name, req)
                         });
-                        let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), svc).await;
+                        let _ = http1::Builder::new()
+                            .serve_connection(TokioIo::new(stream), svc)
+                            .await;
                     });
                 }
             });
         });
-        Upstream { addr: rx.recv().unwrap(), hits }
+        Upstream {
+            addr: rx.recv().unwrap(),
+            hits,
+        }
     }
 
     /// How many requests have reached this upstream (counted when they arrive).
@@ -61,7 +70,13 @@ impl Upstream {
 }
 
 async fn respond(name: &str, req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
-    let segments: Vec<String> = req.uri().path().rsplit('/').take(2).map(str::to_owned).collect();
+    let segments: Vec<String> = req
+        .uri()
+        .path()
+        .rsplit('/')
+        .take(2)
+        .map(str::to_owned)
+        .collect();
     let arg = segments.first().and_then(|s| s.parse::<u64>().ok());
     match (segments.get(1).map(String::as_str), arg) {
         (Some("slow"), Some(ms)) => tokio::time::sleep(Duration::from_millis(ms)).await,
@@ -80,7 +95,12 @@ async fn respond(name: &str, req: Request<Incoming>) -> Result<Response<Body>, I
     let headers: serde_json::Map<String, serde_json::Value> = parts
         .headers
         .iter()
-        .map(|(k, v)| (k.to_string(), serde_json::Value::from(v.to_str().unwrap_or(""))))
+        .map(|(k, v)| {
+            (
+                k.to_string(),
+                serde_json::Value::from(v.to_str().unwrap_or("")),
+            )
+        })
         .collect();
     let echo = serde_json::json!({
         "server": name,
@@ -90,15 +110,22 @@ async fn respond(name: &str, req: Request<Incoming>) -> Result<Response<Body>, I
         "body_len": body_len,
     });
     let mut resp = Response::new(Full::new(Bytes::from(echo.to_string())).boxed());
-    resp.headers_mut().insert("content-type", "application/json".parse().unwrap());
-    resp.headers_mut().insert("connection", "keep-alive".parse().unwrap());
-    resp.headers_mut().insert("x-upstream", name.parse().unwrap());
+    resp.headers_mut()
+        .insert("content-type", "application/json".parse().unwrap());
+    resp.headers_mut()
+        .insert("connection", "keep-alive".parse().unwrap());
+    resp.headers_mut()
+        .insert("x-upstream", name.parse().unwrap());
     Ok(resp)
 }
 
 /// `n` bytes in 64 KiB chunks, generated as they are sent.
 fn stream_bytes(n: u64) -> Body {
-    Generated { remaining: n, chunk: Bytes::from(vec![b'x'; 64 * 1024]) }.boxed()
+    Generated {
+        remaining: n,
+        chunk: Bytes::from(vec![b'x'; 64 * 1024]),
+    }
+    .boxed()
 }
 
 struct Generated {

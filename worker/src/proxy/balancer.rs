@@ -49,39 +49,63 @@ impl Balancer {
     }
 }
 
+/// A cached DNS answer.
+struct Resolved {
+    addrs: Vec<SocketAddr>,
+    at: Instant,
+}
+
 /// Resolves host names, caching answers so DNS is not on every request's path.
 pub struct Resolver {
-    cache: RefCell<HashMap<(String, u16), (Vec<SocketAddr>, Instant)>>,
+    cache: RefCell<HashMap<(String, u16), Resolved>>,
     next: Cell<usize>,
     ttl: Duration,
 }
 
 impl Resolver {
     pub fn new(ttl: Duration) -> Resolver {
-        Resolver { cache: RefCell::new(HashMap::new()), next: Cell::new(0), ttl }
+        Resolver {
+            cache: RefCell::new(HashMap::new()),
+            next: Cell::new(0),
+            ttl,
+        }
     }
 
     /// One address for `host:port`, rotating over all the name's addresses.
     pub async fn resolve(&self, host: &str, port: u16) -> io::Result<SocketAddr> {
-        if let Ok(ip) = host.trim_start_matches('[').trim_end_matches(']').parse::<IpAddr>() {
+        if let Ok(ip) = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<IpAddr>()
+        {
             return Ok(SocketAddr::new(ip, port));
         }
-        let key = (host.to_string(), port);
-        let cached = self.cache.borrow().get(&key).filter(|(_, at)| at.elapsed() < self.ttl).map(|(a, _)| a.clone());
-        let addrs = match cached {
-            Some(addrs) => addrs,
-            None => {
-                let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, port)).await?.collect();
-                if addrs.is_empty() {
-                    return Err(io::Error::new(io::ErrorKind::NotFound, format!("{host} could not be resolved")));
-                }
-                self.cache.borrow_mut().insert(key, (addrs.clone(), Instant::now()));
-                addrs
-            }
-        };
         let n = self.next.get().wrapping_add(1);
         self.next.set(n);
-        Ok(addrs[n % addrs.len()])
+        let key = (host.to_string(), port);
+        if let Some(r) = self
+            .cache
+            .borrow()
+            .get(&key)
+            .filter(|r| r.at.elapsed() < self.ttl)
+        {
+            return Ok(r.addrs[n % r.addrs.len()]);
+        }
+        let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host, port)).await?.collect();
+        let Some(&addr) = addrs.get(n % addrs.len().max(1)) else {
+            return Err(io::Error::new(
+                io::ErrorKind::NotFound,
+                format!("{host} could not be resolved"),
+            ));
+        };
+        self.cache.borrow_mut().insert(
+            key,
+            Resolved {
+                addrs,
+                at: Instant::now(),
+            },
+        );
+        Ok(addr)
     }
 }
 
@@ -90,7 +114,11 @@ mod tests {
     use super::*;
 
     fn t(host: &str, weight: u32) -> Target {
-        Target { host: host.into(), port: 80, weight }
+        Target {
+            host: host.into(),
+            port: 80,
+            weight,
+        }
     }
 
     #[test]
@@ -108,7 +136,13 @@ mod tests {
     #[tokio::test(flavor = "current_thread")]
     async fn ip_literals_skip_dns() {
         let r = Resolver::new(Duration::from_secs(1));
-        assert_eq!(r.resolve("127.0.0.1", 9).await.unwrap(), "127.0.0.1:9".parse().unwrap());
-        assert_eq!(r.resolve("[::1]", 9).await.unwrap(), "[::1]:9".parse().unwrap());
+        assert_eq!(
+            r.resolve("127.0.0.1", 9).await.unwrap(),
+            "127.0.0.1:9".parse().unwrap()
+        );
+        assert_eq!(
+            r.resolve("[::1]", 9).await.unwrap(),
+            "[::1]:9".parse().unwrap()
+        );
     }
 }

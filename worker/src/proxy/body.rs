@@ -77,7 +77,13 @@ pub struct ResponseBody {
 
 impl ResponseBody {
     pub fn new(inner: Body) -> ResponseBody {
-        ResponseBody { inner, read_timeout: None, sleep: None, sent: 0, on_end: None }
+        ResponseBody {
+            inner,
+            read_timeout: None,
+            sleep: None,
+            sent: 0,
+            on_end: None,
+        }
     }
 
     pub fn with_read_timeout(mut self, timeout: Duration) -> ResponseBody {
@@ -122,12 +128,18 @@ impl http_body::Body for ResponseBody {
                 Poll::Ready(frame)
             }
             Poll::Pending => {
-                let Some(timeout) = this.read_timeout else { return Poll::Pending };
-                let sleep = this.sleep.get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+                let Some(timeout) = this.read_timeout else {
+                    return Poll::Pending;
+                };
+                let sleep = this
+                    .sleep
+                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
                 ready!(sleep.as_mut().poll(cx));
                 this.sleep = None;
                 this.finish();
-                Poll::Ready(Some(Err("upstream timed out reading the response body".into())))
+                Poll::Ready(Some(Err(
+                    "upstream timed out reading the response body".into()
+                )))
             }
         }
     }

@@ -42,7 +42,10 @@ pub fn json(status: StatusCode, value: &serde_json::Value) -> Response<Body> {
     let mut resp = Response::new(Body::full(body));
     *resp.status_mut() = status;
     let headers = resp.headers_mut();
-    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json; charset=utf-8"));
+    headers.insert(
+        CONTENT_TYPE,
+        HeaderValue::from_static("application/json; charset=utf-8"),
+    );
     headers.insert(CONTENT_LENGTH, HeaderValue::from(len));
     resp
 }
@@ -58,7 +61,13 @@ mod tests {
 
     #[test]
     fn messages_match_kong() {
-        assert_eq!(default_message(StatusCode::BAD_GATEWAY), "An invalid response was received from the upstream server");
-        assert_eq!(default_message(StatusCode::from_u16(418).unwrap()), "The upstream server responded with 418");
+        assert_eq!(
+            default_message(StatusCode::BAD_GATEWAY),
+            "An invalid response was received from the upstream server"
+        );
+        assert_eq!(
+            default_message(StatusCode::from_u16(418).unwrap()),
+            "The upstream server responded with 418"
+        );
     }
 }

@@ -27,7 +27,15 @@ pub fn strip_hop_by_hop(headers: &mut HeaderMap) {
     for name in named {
         headers.remove(name);
     }
-    for name in [&CONNECTION, &TE, &TRAILER, &TRANSFER_ENCODING, &UPGRADE, &KEEP_ALIVE, &PROXY_CONNECTION] {
+    for name in [
+        &CONNECTION,
+        &TE,
+        &TRAILER,
+        &TRANSFER_ENCODING,
+        &UPGRADE,
+        &KEEP_ALIVE,
+        &PROXY_CONNECTION,
+    ] {
         headers.remove(name);
     }
 }
@@ -51,7 +59,11 @@ pub struct Forwarded<'a> {
 pub fn add_forwarded(headers: &mut HeaderMap, fwd: &Forwarded, via: Option<HeaderValue>) {
     // nginx's $proxy_add_x_forwarded_for: the incoming list, then the client address.
     let mut xff = String::new();
-    for v in headers.get_all(&X_FORWARDED_FOR).iter().filter_map(|v| v.to_str().ok()) {
+    for v in headers
+        .get_all(&X_FORWARDED_FOR)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+    {
         xff.push_str(v);
         xff.push_str(", ");
     }
@@ -126,7 +138,11 @@ mod tests {
         let mut h = HeaderMap::new();
         h.insert("x-forwarded-for", "1.1.1.1".parse().unwrap());
         h.insert("x-forwarded-proto", "https".parse().unwrap());
-        add_forwarded(&mut h, &fwd(false), Some(HeaderValue::from_static("1.1 sluice")));
+        add_forwarded(
+            &mut h,
+            &fwd(false),
+            Some(HeaderValue::from_static("1.1 sluice")),
+        );
         assert_eq!(h["x-forwarded-for"], "1.1.1.1, 10.0.0.9");
         assert_eq!(h["x-forwarded-proto"], "http");
         assert_eq!(h["x-forwarded-port"], "8000");

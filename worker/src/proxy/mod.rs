@@ -31,7 +31,11 @@ pub struct ConnInfo {
 
 /// Serves one client request end to end. Never fails: every problem becomes a Kong-style
 /// response, and the access log line is written when the response body ends.
-pub async fn handle(gw: Rc<Gateway>, conn: Rc<ConnInfo>, req: Request<Incoming>) -> Response<ResponseBody> {
+pub async fn handle(
+    gw: Rc<Gateway>,
+    conn: Rc<ConnInfo>,
+    req: Request<Incoming>,
+) -> Response<ResponseBody> {
     let started = Instant::now();
     let mut entry = Entry::new(&req, &conn);
     let mut resp = match gw.find(&req, &conn) {
@@ -70,7 +74,10 @@ async fn proxy(
     entry: &mut Entry,
 ) -> Response<Body> {
     let Some(service) = found.service else {
-        return json_error(StatusCode::SERVICE_UNAVAILABLE, "no Service found with those values");
+        return json_error(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "no Service found with those values",
+        );
     };
     let (mut req, client_host) = upstream_request(gw, conn, req, found);
     let proxy_latency = started.elapsed();
@@ -78,8 +85,14 @@ async fn proxy(
     let mut tries = 0;
     let result = loop {
         let Some(target) = service.balancer.pick() else {
-            sluice_log::error!("failure to get a peer from the ring-balancer for service {}", service.name);
-            return json_error(StatusCode::SERVICE_UNAVAILABLE, "failure to get a peer from the ring-balancer");
+            sluice_log::error!(
+                "failure to get a peer from the ring-balancer for service {}",
+                service.name
+            );
+            return json_error(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "failure to get a peer from the ring-balancer",
+            );
         };
         let peer = match gw.resolver.resolve(&target.host, target.port).await {
             Ok(peer) => peer,
@@ -93,9 +106,16 @@ async fn proxy(
             _ => service.host_header(target),
         };
         forward::set_host(req.headers_mut(), &host);
-        match gw.pool.send(peer, req, service.connect_timeout, service.read_timeout).await {
+        match gw
+            .pool
+            .send(peer, req, service.connect_timeout, service.read_timeout)
+            .await
+        {
             Ok(resp) => break Ok(resp),
-            Err(Failed { error, unsent: Some(unsent) }) if tries < service.retries => {
+            Err(Failed {
+                error,
+                unsent: Some(unsent),
+            }) if tries < service.retries => {
                 sluice_log::warn!("{error} while connecting to upstream {peer}, retrying");
                 tries += 1;
                 req = unsent;
@@ -107,10 +127,15 @@ async fn proxy(
     entry.upstream_latency = Some(upstream_latency);
     match result {
         Err((peer, error)) => {
-            sluice_log::error!("{error} while proxying to upstream {peer}, client: {}", conn.client);
+            sluice_log::error!(
+                "{error} while proxying to upstream {peer}, client: {}",
+                conn.client
+            );
             match error {
                 UpstreamError::Timeout => kong_error(StatusCode::GATEWAY_TIMEOUT),
-                UpstreamError::Connect(_) | UpstreamError::Protocol(_) => kong_error(StatusCode::BAD_GATEWAY),
+                UpstreamError::Connect(_) | UpstreamError::Protocol(_) => {
+                    kong_error(StatusCode::BAD_GATEWAY)
+                }
             }
         }
         Ok(resp) => {
@@ -126,7 +151,10 @@ async fn proxy(
                 h.insert("x-kong-proxy-latency", millis(proxy_latency));
             }
             if on.upstream_status {
-                h.insert("x-kong-upstream-status", HeaderValue::from(entry.upstream_status.unwrap_or(0)));
+                h.insert(
+                    "x-kong-upstream-status",
+                    HeaderValue::from(entry.upstream_status.unwrap_or(0)),
+                );
             }
             if on.via {
                 h.append(VIA, HeaderValue::from_static(crate::VIA_TOKEN));
@@ -159,11 +187,19 @@ fn upstream_request(
             stripped_prefix: found.stripped_prefix.as_deref(),
             trusted: gw.settings.is_trusted(conn.client.ip()),
         },
-        gw.settings.headers.via.then(|| HeaderValue::from_static(crate::VIA_TOKEN)),
+        gw.settings
+            .headers
+            .via
+            .then(|| HeaderValue::from_static(crate::VIA_TOKEN)),
     );
-    parts.uri = Uri::try_from(found.upstream_uri.as_str()).unwrap_or_else(|_| Uri::from_static("/"));
+    parts.uri =
+        Uri::try_from(found.upstream_uri.as_str()).unwrap_or_else(|_| Uri::from_static("/"));
     parts.version = Version::HTTP_11;
-    let body = if http_body::Body::is_end_stream(&body) { Body::Empty } else { Body::Stream(body) };
+    let body = if http_body::Body::is_end_stream(&body) {
+        Body::Empty
+    } else {
+        Body::Stream(body)
+    };
     (Request::from_parts(parts, body), client_host)
 }
 

@@ -32,7 +32,10 @@ impl std::fmt::Display for UpstreamError {
         match self {
             UpstreamError::Connect(e) => write!(f, "connect() failed: {e}"),
             UpstreamError::Timeout => f.write_str("upstream timed out"),
-            UpstreamError::Protocol(e) => write!(f, "upstream prematurely closed or sent an invalid response: {e}"),
+            UpstreamError::Protocol(e) => write!(
+                f,
+                "upstream prematurely closed or sent an invalid response: {e}"
+            ),
         }
     }
 }
@@ -45,7 +48,10 @@ pub struct Failed {
 
 impl From<UpstreamError> for Failed {
     fn from(error: UpstreamError) -> Failed {
-        Failed { error, unsent: None }
+        Failed {
+            error,
+            unsent: None,
+        }
     }
 }
 
@@ -64,7 +70,10 @@ pub struct Pool {
 
 impl Pool {
     pub fn new(limits: Keepalive) -> Pool {
-        Pool { peers: RefCell::new(HashMap::new()), limits }
+        Pool {
+            peers: RefCell::new(HashMap::new()),
+            limits,
+        }
     }
 
     /// Sends `req` to `peer` over a pooled connection, or a new one. A pooled connection that
@@ -93,7 +102,12 @@ impl Pool {
         }
         let mut conn = match self.connect(peer, connect_timeout).await {
             Ok(conn) => conn,
-            Err(error) => return Err(Failed { error, unsent: Some(req) }),
+            Err(error) => {
+                return Err(Failed {
+                    error,
+                    unsent: Some(req),
+                })
+            }
         };
         match timeout(read_timeout, conn.sender.send_request(req)).await {
             Err(_) => Err(UpstreamError::Timeout.into()),
@@ -105,7 +119,11 @@ impl Pool {
         }
     }
 
-    async fn connect(&self, peer: SocketAddr, connect_timeout: Duration) -> Result<Pooled, UpstreamError> {
+    async fn connect(
+        &self,
+        peer: SocketAddr,
+        connect_timeout: Duration,
+    ) -> Result<Pooled, UpstreamError> {
         let stream = match timeout(connect_timeout, TcpStream::connect(peer)).await {
             Err(_) => return Err(UpstreamError::Connect(std::io::ErrorKind::TimedOut.into())),
             Ok(r) => r.map_err(UpstreamError::Connect)?,
@@ -118,7 +136,11 @@ impl Pool {
             // Errors surface through the SendRequest of the request in flight.
             let _ = conn.await;
         });
-        Ok(Pooled { sender, requests: 0, idle_since: Instant::now() })
+        Ok(Pooled {
+            sender,
+            requests: 0,
+            idle_since: Instant::now(),
+        })
     }
 
     fn checkout(&self, peer: SocketAddr) -> Option<Pooled> {
