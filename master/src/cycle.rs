@@ -15,6 +15,7 @@ use nix::sys::signalfd::{SfdFlags, SignalFd};
 use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 use sluice_conf::{Checked as Config, LoadOptions};
+use sluice_shdict::ZoneSet;
 use sluice_worker::{ListenKind, WorkerInit, EXIT_FATAL};
 
 use crate::listen::{self, ListenGroup};
@@ -54,6 +55,8 @@ pub struct Master {
     prefix: PathBuf,
     config: Config,
     groups: Vec<ListenGroup>,
+    /// Shared dicts live as long as the master: worker crashes and reloads keep their contents.
+    zones: ZoneSet,
     workers: HashMap<Pid, Worker>,
     generation: u64,
     backoff: Vec<Backoff>,
@@ -91,11 +94,13 @@ impl Master {
         let slots = config.node.worker_processes;
         let mut groups = Vec::new();
         listen::reconcile(&mut groups, &listen_addrs(&config), slots).map_err(|e| e.to_string())?;
+        let zones = ZoneSet::create(&zone_specs(&config)).map_err(|e| e.to_string())?;
         let mut master = Master {
             load,
             prefix,
             config,
             groups,
+            zones,
             workers: HashMap::new(),
             generation: 0,
             backoff: vec![Backoff::default(); slots],
@@ -200,6 +205,7 @@ impl Master {
                 slot,
                 worker_count,
                 config: &self.config,
+                zones: &self.zones,
                 listeners,
                 ready: ready_tx,
             })
@@ -236,6 +242,13 @@ impl Master {
                     return;
                 }
             };
+            // A worker killed while holding a shared dict's lock must not block the others.
+            let unlocked = self.zones.force_unlock(pid.as_raw() as u32);
+            if unlocked > 0 {
+                sluice_log::warn!(
+                    "released {unlocked} shared dict lock(s) held by dead process {pid}"
+                );
+            }
             let Some(worker) = self.workers.remove(&pid) else {
                 continue;
             };
@@ -337,6 +350,21 @@ impl Master {
             sluice_log::error!("reload failed, keeping the current configuration: {e}");
             return;
         }
+        match self.zones.reconcile(&zone_specs(&config)) {
+            Ok(r) if !r.created.is_empty() || !r.dropped.is_empty() => {
+                sluice_log::notice!(
+                    "shared dicts: kept {:?}, created empty {:?}, dropped {:?}",
+                    r.kept,
+                    r.created,
+                    r.dropped
+                )
+            }
+            Ok(_) => {}
+            Err(e) => {
+                sluice_log::error!("reload failed, keeping the current configuration: {e}");
+                return;
+            }
+        }
         let old = std::mem::replace(&mut self.config, config);
         let old_generation = self.generation;
         let old_backoff = std::mem::replace(&mut self.backoff, vec![Backoff::default(); slots]);
@@ -417,6 +445,21 @@ fn listen_addrs(config: &Config) -> Vec<(ListenKind, std::net::SocketAddr)> {
     kinds
         .into_iter()
         .flat_map(|(kind, addrs)| addrs.iter().map(move |l| (kind, l.addr)))
+        .collect()
+}
+
+/// `lua_shared_dict` as `(name, bytes)` pairs.
+fn zone_specs(config: &Config) -> Vec<(&str, usize)> {
+    config
+        .node
+        .lua_shared_dict
+        .iter()
+        .map(|d| {
+            (
+                d.name.as_str(),
+                usize::try_from(d.size).unwrap_or(usize::MAX),
+            )
+        })
         .collect()
 }
 

@@ -65,6 +65,8 @@ pub struct WorkerInit<'a> {
     pub slot: usize,
     pub worker_count: usize,
     pub config: &'a sluice_conf::Checked,
+    /// The shared dicts, mapped by the master before the fork (`lua_shared_dict`).
+    pub zones: &'a sluice_shdict::ZoneSet,
     /// This slot's listening sockets (already bound and listening, owned by the master too).
     pub listeners: Vec<(ListenKind, TcpListener)>,
     /// Written to once the worker serves, so the master can retire the previous generation.
