@@ -5,13 +5,11 @@ use std::cell::RefCell;
 use std::fmt::Write as _;
 use std::time::Duration;
 
-use hyper::body::Incoming;
-use hyper::Request;
 use sluice_log::LogFile;
 use tokio::time::Instant;
 
 use crate::proxy::body::OnEnd;
-use crate::proxy::ConnInfo;
+use crate::runloop::RequestCtx;
 
 thread_local! {
     static ACCESS_LOG: RefCell<LogFile> = const { RefCell::new(LogFile::Off) };
@@ -45,21 +43,22 @@ pub struct Entry {
 
 impl Entry {
     /// Captures the request's part of the line now, before the request is consumed.
-    pub fn new(req: &Request<Incoming>, conn: &ConnInfo) -> Entry {
+    pub fn new(ctx: &RequestCtx) -> Entry {
         let line = enabled().then(|| {
+            let req = ctx.req.borrow();
             let header = |name| {
-                req.headers()
+                req.headers
                     .get(name)
                     .and_then(|v| v.to_str().ok())
                     .unwrap_or("-")
             };
             let head = format!(
                 "{} - - [{}] \"{} {} {:?}\"",
-                conn.client.ip(),
+                ctx.conn.client.ip(),
                 chrono::Local::now().format("%d/%b/%Y:%H:%M:%S %z"),
-                req.method(),
-                req.uri(),
-                req.version(),
+                req.method,
+                req.uri,
+                req.version,
             );
             (
                 head,

@@ -6,14 +6,15 @@ use std::cell::Cell;
 use std::rc::Rc;
 use std::time::Duration;
 
-use http::Request;
-use hyper::body::Incoming;
-use sluice_conf::{DeclarativeConfig, Protocol};
+use std::collections::HashMap;
+
+use sluice_conf::{Checked, DeclarativeConfig, Protocol};
 use sluice_router::{RequestInfo, RouteSpec, Router};
 
+use crate::plugins::{Plugins, Scope};
 use crate::proxy::balancer::{Balancer, Resolver, Target};
 use crate::proxy::pool::Pool;
-use crate::proxy::ConnInfo;
+use crate::runloop::RequestCtx;
 use crate::server::{Lifecycle, Phase};
 use crate::settings::Settings;
 
@@ -22,12 +23,13 @@ const DNS_TTL: Duration = Duration::from_secs(30);
 
 /// A service as the proxy needs it, timeouts as durations and its peers behind a balancer.
 pub struct Service {
+    pub id: String,
     pub name: String,
     pub path: Option<String>,
     pub connect_timeout: Duration,
     pub read_timeout: Duration,
     pub retries: u16,
-    pub balancer: Balancer,
+    pub balancer: Rc<Balancer>,
     /// The upstream's `host_header`, which replaces the target's name in `Host`.
     pub host_header: Option<String>,
 }
@@ -35,16 +37,19 @@ pub struct Service {
 struct RouteEntry {
     service: Option<usize>,
     preserve_host: bool,
+    id: String,
 }
 
-/// What routing decided for one request.
-pub struct Found<'a> {
-    pub service: Option<&'a Service>,
-    pub preserve_host: bool,
-    /// Path and query to request upstream.
-    pub upstream_uri: String,
+/// What routing decided for one request (kept on the request for the PDK and the proxy).
+pub struct Matched {
+    /// The path to request upstream (escaped, without query), per Kong's `strip_path` rules.
+    pub upstream_path: String,
+    /// The request's query string, `Some("")` for a bare `?`.
+    pub query: Option<String>,
     /// What `strip_path` removed, for `X-Forwarded-Prefix`.
     pub stripped_prefix: Option<String>,
+    pub preserve_host: bool,
+    pub captures: Option<sluice_router::UriCaptures>,
 }
 
 pub struct Gateway {
@@ -58,18 +63,42 @@ pub struct Gateway {
     pub worker_id: usize,
     pub hostname: String,
     pub requests: Cell<u64>,
+    /// The generation's plugins; `None` when none is configured (no Lua on the request path).
+    pub plugins: Option<Plugins>,
+    /// Upstreams by name (`kong.service.set_upstream`); services using one share its balancer.
+    pub upstreams: HashMap<String, Rc<Balancer>>,
+    /// Consumer id to the ids of its groups, by group name (Kong's tie-break).
+    consumer_groups: HashMap<String, Vec<String>>,
 }
 
 impl Gateway {
     /// Compiles the declarative config; fails on anything the config crate cannot see (a route
     /// regex the router rejects), which `sluice check` reports through [`crate::check`].
     pub fn build(
-        decl: &DeclarativeConfig,
+        config: &Checked,
         settings: Settings,
         worker_id: usize,
         life: Rc<Lifecycle>,
+        lua: Option<mlua::Lua>,
     ) -> Result<Gateway, String> {
-        let services: Vec<Service> = decl.services.iter().map(|s| service(decl, s)).collect();
+        let decl = &config.declarative;
+        let upstreams: HashMap<String, Rc<Balancer>> = decl
+            .upstreams
+            .iter()
+            .map(|u| {
+                let targets = u.targets.iter().map(|t| Target {
+                    host: t.host.clone(),
+                    port: t.port,
+                    weight: u32::from(t.weight),
+                });
+                (u.name.clone(), Rc::new(Balancer::new(targets.collect())))
+            })
+            .collect();
+        let services: Vec<Service> = decl
+            .services
+            .iter()
+            .map(|s| service(decl, s, &upstreams))
+            .collect();
         let specs: Vec<RouteSpec> = decl.routes.iter().map(route_spec).collect();
         let router = Router::new(&specs).map_err(|e| e.to_string())?;
         let routes = decl
@@ -80,8 +109,13 @@ impl Gateway {
                     .service_id
                     .and_then(|id| decl.services.iter().position(|s| s.id == id)),
                 preserve_host: r.preserve_host,
+                id: r.id.to_string(),
             })
             .collect();
+        let plugins = match lua {
+            Some(lua) => Some(Plugins::load(lua, config).map_err(|errors| errors.join("\n"))?),
+            None => None,
+        };
         Ok(Gateway {
             router,
             routes,
@@ -95,36 +129,70 @@ impl Gateway {
                 .map(|h| h.to_string_lossy().into_owned())
                 .unwrap_or_default(),
             requests: Cell::new(0),
+            plugins,
+            consumer_groups: consumer_groups(decl),
+            upstreams,
         })
     }
 
-    /// Routes a request (Kong's router); `None` means no route matched.
-    pub fn find(&self, req: &Request<Incoming>, conn: &ConnInfo) -> Option<Found<'_>> {
+    /// Routes a request (Kong's router); on a match, records the route and what it implies on
+    /// the request. `false` means no route matched.
+    pub fn route(&self, ctx: &RequestCtx) -> bool {
         self.requests.set(self.requests.get() + 1);
-        let uri = req.uri().path_and_query().map_or("/", |pq| pq.as_str());
+        let req = ctx.req.borrow();
+        let uri = req.uri.path_and_query().map_or("/", |pq| pq.as_str());
         let host = req
-            .headers()
+            .headers
             .get(http::header::HOST)
             .and_then(|h| h.to_str().ok());
         let info = RequestInfo {
-            method: req.method().as_str(),
+            method: req.method.as_str(),
             uri,
-            host: host.or_else(|| req.uri().authority().map(|a| a.as_str())),
-            scheme: conn.scheme,
+            host: host.or_else(|| req.uri.authority().map(|a| a.as_str())),
+            scheme: ctx.conn.scheme,
             sni: None,
-            headers: req.headers(),
-            client: conn.client,
-            local: conn.local,
+            headers: &req.headers,
+            client: ctx.conn.client,
+            local: ctx.conn.local,
         };
-        let m = self.router.find(&info)?;
+        let Some(m) = self.router.find(&info) else {
+            return false;
+        };
         let route = &self.routes[m.route()];
-        let service = route.service.map(|i| &self.services[i]);
-        Some(Found {
-            service,
-            preserve_host: route.preserve_host,
-            upstream_uri: m.upstream_uri(service.and_then(|s| s.path.as_deref())),
+        let service_path = route.service.and_then(|i| self.services[i].path.as_deref());
+        *ctx.matched.borrow_mut() = Some(Matched {
+            upstream_path: m.upstream_path(service_path),
+            query: m.query().map(str::to_owned),
             stripped_prefix: m.prefix().map(str::to_owned),
-        })
+            preserve_host: route.preserve_host,
+            captures: m.uri_captures().cloned(),
+        });
+        ctx.route.set(Some(m.route()));
+        true
+    }
+
+    /// The service of a matched route.
+    pub fn service_of(&self, route: usize) -> Option<&Service> {
+        self.routes[route].service.map(|i| &self.services[i])
+    }
+
+    /// What plugin lookup keys on for this request right now.
+    pub fn scope(&self, ctx: &RequestCtx) -> Scope {
+        let route = ctx.route.get().map(|r| &self.routes[r]);
+        let consumer = ctx.consumer_id.borrow().clone();
+        let groups = consumer
+            .as_ref()
+            .and_then(|c| self.consumer_groups.get(c))
+            .cloned()
+            .unwrap_or_default();
+        Scope {
+            route: route.map(|r| r.id.clone()),
+            service: route
+                .and_then(|r| r.service)
+                .map(|s| self.services[s].id.clone()),
+            consumer,
+            groups,
+        }
     }
 
     /// Whether this worker is shutting down (responses then close their connections).
@@ -153,33 +221,52 @@ impl Service {
     }
 }
 
-fn service(decl: &DeclarativeConfig, s: &sluice_conf::Service) -> Service {
+fn service(
+    decl: &DeclarativeConfig,
+    s: &sluice_conf::Service,
+    upstreams: &HashMap<String, Rc<Balancer>>,
+) -> Service {
     let upstream = decl.upstream_by_name(&s.host);
-    let targets = match upstream {
-        Some(u) => u
-            .targets
-            .iter()
-            .map(|t| Target {
-                host: t.host.clone(),
-                port: t.port,
-                weight: u32::from(t.weight),
-            })
-            .collect(),
-        None => vec![Target {
+    let balancer = match upstreams.get(&s.host) {
+        Some(b) => b.clone(),
+        None => Rc::new(Balancer::new(vec![Target {
             host: s.host.clone(),
             port: s.port,
             weight: 1,
-        }],
+        }])),
     };
     Service {
+        id: s.id.to_string(),
         name: s.name.clone().unwrap_or_else(|| s.id.to_string()),
         path: s.path.clone(),
         connect_timeout: Duration::from_millis(s.connect_timeout.into()),
         read_timeout: Duration::from_millis(s.read_timeout.into()),
         retries: s.retries,
-        balancer: Balancer::new(targets),
+        balancer,
         host_header: upstream.and_then(|u| u.host_header.clone()),
     }
+}
+
+/// Each consumer's group ids, ordered by group name.
+fn consumer_groups(decl: &DeclarativeConfig) -> HashMap<String, Vec<String>> {
+    let mut map: HashMap<String, Vec<(String, String)>> = HashMap::new();
+    for m in &decl.consumer_group_consumers {
+        if let Some(g) = decl
+            .consumer_groups
+            .iter()
+            .find(|g| g.id == m.consumer_group_id)
+        {
+            map.entry(m.consumer_id.to_string())
+                .or_default()
+                .push((g.name.clone(), g.id.to_string()));
+        }
+    }
+    map.into_iter()
+        .map(|(c, mut groups)| {
+            groups.sort();
+            (c, groups.into_iter().map(|(_, id)| id).collect())
+        })
+        .collect()
 }
 
 fn route_spec(r: &sluice_conf::Route) -> RouteSpec {

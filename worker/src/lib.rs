@@ -1,15 +1,19 @@
 //! A Sluice worker process: everything that happens after the master forks.
 //!
-//! The request path, by file: [`server`] accepts and speaks HTTP/1.1 → [`gateway`] holds this
-//! generation's routes and services and finds the route → [`proxy`] forwards to the upstream
-//! ([`proxy::balancer`], [`proxy::pool`]) and streams the response back → [`access_log`].
-//! [`runtime`] is the worker's life: runtime, signals, ready notification, drain.
+//! The request path, by file: [`server`] accepts and speaks HTTP/1.1 → [`runloop`] runs the
+//! request's phases: [`gateway`] finds the route, [`plugins`] run (their `kong.*` API is
+//! [`pdk`]), [`proxy`] forwards to the upstream ([`proxy::balancer`], [`proxy::pool`]) and
+//! streams the response back → [`access_log`]. [`runtime`] is the worker's life: runtime,
+//! signals, ready notification, drain.
 #![forbid(unsafe_code)]
 
 mod access_log;
 mod admin;
 mod gateway;
+mod pdk;
+mod plugins;
 mod proxy;
+mod runloop;
 mod runtime;
 mod server;
 mod settings;
@@ -44,11 +48,13 @@ pub fn log_level(level: sluice_conf::LogLevel) -> sluice_log::Level {
     sluice_log::Level::parse(level.as_str()).unwrap_or(sluice_log::Level::Notice)
 }
 
-/// Checks what only a worker would notice at start-up (route regexes the router rejects), so
-/// `sluice check`, start and reload report it before any worker is forked.
+/// Checks what only a worker would notice at start-up (route regexes the router rejects, plugins
+/// that fail to load, plugin configs their schemas refuse), so `sluice check`, start and reload
+/// report it before any worker is forked. Uses a throwaway Lua VM.
 pub fn check(config: &sluice_conf::Checked) -> Result<(), String> {
     let settings = settings::Settings::from_node(&config.node, config.node.worker_processes);
-    gateway::Gateway::build(&config.declarative, settings, 0, server::Lifecycle::new()).map(drop)
+    let lua = plugins::vm(config, None, &sluice_shdict::ZoneSet::default())?;
+    gateway::Gateway::build(config, settings, 0, server::Lifecycle::new(), lua).map(drop)
 }
 
 /// What a listening socket serves.

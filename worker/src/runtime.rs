@@ -53,13 +53,19 @@ async fn serve(init: WorkerInit<'_>) -> i32 {
 
     let settings = Settings::from_node(&init.config.node, init.worker_count);
     let life = Lifecycle::new();
-    let gw = match Gateway::build(&init.config.declarative, settings, init.slot, life.clone()) {
+    let built = crate::plugins::vm(init.config, Some(init.slot), init.zones)
+        .and_then(|lua| Gateway::build(init.config, settings, init.slot, life.clone(), lua));
+    let gw = match built {
         Ok(gw) => Rc::new(gw),
         Err(e) => {
             sluice_log::emerg!("worker {} cannot start: {e}", init.slot);
             return EXIT_FATAL;
         }
     };
+    if let Some(plugins) = &gw.plugins {
+        plugins.init_worker();
+    }
+    crate::pdk::worker_started();
     match crate::open_log(&init.config.node.proxy_access_log) {
         Ok(log) => access_log::init(log),
         Err(e) => sluice_log::error!("cannot open the access log: {e}"),

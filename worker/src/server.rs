@@ -12,7 +12,8 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Notify};
 
 use crate::gateway::Gateway;
-use crate::proxy::{self, ConnInfo};
+use crate::proxy::ConnInfo;
+use crate::runloop;
 use crate::{admin, ListenKind};
 
 /// How long a client may take to send a request head (nginx's `client_header_timeout`).
@@ -123,7 +124,7 @@ async fn serve(stream: TcpStream, kind: ListenKind, gw: Rc<Gateway>, life: Rc<Li
         let (gw, conn_info) = (gw.clone(), conn_info.clone());
         async move {
             Ok::<_, Infallible>(match kind {
-                ListenKind::Proxy => proxy::handle(gw, conn_info, req).await,
+                ListenKind::Proxy => runloop::handle(gw, conn_info, req).await,
                 ListenKind::Admin | ListenKind::Status => admin::handle(&gw, kind, req),
             })
         }

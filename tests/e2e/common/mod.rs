@@ -144,6 +144,9 @@ impl Sluice {
 
 impl Drop for Sluice {
     fn drop(&mut self) {
+        if std::thread::panicking() {
+            eprintln!("--- sluice error log ---\n{}--- end ---", self.error_log());
+        }
         if self.child.try_wait().ok().flatten().is_none() {
             let _ = self.child.kill();
             let _ = self.child.wait();

@@ -67,12 +67,19 @@ pub trait OnEnd {
 
 /// The body sent to the client: enforces the upstream read timeout between two reads (nginx's
 /// `proxy_read_timeout` semantics) and reports the end of the response for logging.
+/// Rewrites the body chunk by chunk (`body_filter`): gets each chunk and whether it is the last,
+/// returns what to send instead (possibly nothing).
+pub type Filter = Box<dyn FnMut(Bytes, bool) -> Bytes>;
+
 pub struct ResponseBody {
     inner: Body,
     read_timeout: Option<Duration>,
     sleep: Option<Pin<Box<Sleep>>>,
     sent: u64,
-    on_end: Option<Box<dyn OnEnd>>,
+    on_end: Vec<Box<dyn OnEnd>>,
+    filter: Option<Filter>,
+    /// The filter has seen the last chunk.
+    filtered_eof: bool,
 }
 
 impl ResponseBody {
@@ -82,7 +89,9 @@ impl ResponseBody {
             read_timeout: None,
             sleep: None,
             sent: 0,
-            on_end: None,
+            on_end: Vec::new(),
+            filter: None,
+            filtered_eof: false,
         }
     }
 
@@ -91,14 +100,31 @@ impl ResponseBody {
         self
     }
 
+    /// Adds a hook run once the body is done (hooks run in the order added).
     pub fn on_end(mut self, hook: Box<dyn OnEnd>) -> ResponseBody {
-        self.on_end = Some(hook);
+        self.on_end.push(hook);
+        self
+    }
+
+    pub fn with_filter(mut self, filter: Filter) -> ResponseBody {
+        self.filter = Some(filter);
         self
     }
 
     fn finish(&mut self) {
-        if let Some(hook) = self.on_end.take() {
+        for hook in self.on_end.drain(..) {
             hook.on_end(self.sent);
+        }
+    }
+
+    /// Passes a data chunk through the filter, if any.
+    fn filtered(&mut self, data: Bytes, eof: bool) -> Bytes {
+        match &mut self.filter {
+            Some(filter) => {
+                self.filtered_eof |= eof;
+                filter(data, eof)
+            }
+            None => data,
         }
     }
 }
@@ -112,43 +138,64 @@ impl http_body::Body for ResponseBody {
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
         let this = self.get_mut();
-        match Pin::new(&mut this.inner).poll_frame(cx) {
-            Poll::Ready(frame) => {
-                this.sleep = None;
-                match &frame {
-                    Some(Ok(f)) => {
-                        this.sent += f.data_ref().map_or(0, |d| d.len() as u64);
-                        if this.inner.is_end_stream() {
-                            this.finish();
-                        }
-                    }
-                    Some(Err(_)) => this.finish(),
-                    None => this.finish(),
+        loop {
+            let frame = match Pin::new(&mut this.inner).poll_frame(cx) {
+                Poll::Ready(frame) => frame,
+                Poll::Pending => {
+                    let Some(timeout) = this.read_timeout else {
+                        return Poll::Pending;
+                    };
+                    let sleep = this
+                        .sleep
+                        .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+                    ready!(sleep.as_mut().poll(cx));
+                    this.sleep = None;
+                    this.finish();
+                    return Poll::Ready(Some(Err(
+                        "upstream timed out reading the response body".into()
+                    )));
                 }
-                Poll::Ready(frame)
+            };
+            this.sleep = None;
+            let frame = match frame {
+                Some(Ok(frame)) => match frame.into_data() {
+                    Ok(data) => {
+                        let eof = this.inner.is_end_stream();
+                        let data = this.filtered(data, eof);
+                        if data.is_empty() && !eof {
+                            continue;
+                        }
+                        Some(Ok(Frame::data(data)))
+                    }
+                    Err(trailers) => Some(Ok(trailers)),
+                },
+                None if this.filter.is_some() && !this.filtered_eof => {
+                    let data = this.filtered(Bytes::new(), true);
+                    (!data.is_empty()).then(|| Ok(Frame::data(data)))
+                }
+                other => other,
+            };
+            match &frame {
+                Some(Ok(f)) => {
+                    this.sent += f.data_ref().map_or(0, |d| d.len() as u64);
+                    if this.is_end_stream() {
+                        this.finish();
+                    }
+                }
+                _ => this.finish(),
             }
-            Poll::Pending => {
-                let Some(timeout) = this.read_timeout else {
-                    return Poll::Pending;
-                };
-                let sleep = this
-                    .sleep
-                    .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
-                ready!(sleep.as_mut().poll(cx));
-                this.sleep = None;
-                this.finish();
-                Poll::Ready(Some(Err(
-                    "upstream timed out reading the response body".into()
-                )))
-            }
+            return Poll::Ready(frame);
         }
     }
 
     fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
+        self.inner.is_end_stream() && (self.filter.is_none() || self.filtered_eof)
     }
 
     fn size_hint(&self) -> SizeHint {
+        if self.filter.is_some() {
+            return SizeHint::default();
+        }
         self.inner.size_hint()
     }
 }

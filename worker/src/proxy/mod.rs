@@ -1,4 +1,4 @@
-//! The request path after accept: route → (plugins) → upstream → response.
+//! Sending the request upstream as the plugins left it, and streaming the answer back.
 
 pub mod balancer;
 pub mod body;
@@ -8,17 +8,17 @@ pub mod pool;
 
 use std::net::SocketAddr;
 use std::rc::Rc;
-
 use std::time::Duration;
 
-use http::header::{HOST, SERVER, VIA};
+use http::header::{HOST, VIA};
 use http::{HeaderValue, Request, Response, StatusCode, Uri, Version};
-use hyper::body::Incoming;
 use tokio::time::Instant;
 
 use crate::access_log::Entry;
-use crate::gateway::{Found, Gateway};
-use body::{Body, ResponseBody};
+use crate::gateway::Gateway;
+use crate::runloop::ctx::Source;
+use crate::runloop::RequestCtx;
+use body::Body;
 use errors::{json_error, kong_error};
 use pool::{Failed, UpstreamError};
 
@@ -29,81 +29,67 @@ pub struct ConnInfo {
     pub scheme: &'static str,
 }
 
-/// Serves one client request end to end. Never fails: every problem becomes a Kong-style
-/// response, and the access log line is written when the response body ends.
-pub async fn handle(
-    gw: Rc<Gateway>,
-    conn: Rc<ConnInfo>,
-    req: Request<Incoming>,
-) -> Response<ResponseBody> {
-    let started = Instant::now();
-    let mut entry = Entry::new(&req, &conn);
-    let mut resp = match gw.find(&req, &conn) {
-        None => json_error(StatusCode::NOT_FOUND, "no Route matched with those values"),
-        Some(found) => proxy(&gw, &conn, req, &found, started, &mut entry).await,
-    };
-    let headers = resp.headers_mut();
-    if entry.upstream_status.is_none() {
-        // Made by the gateway itself (Kong's `server_tokens` and `latency_tokens`).
-        if gw.settings.headers.server {
-            headers.insert(SERVER, HeaderValue::from_static(crate::SERVER_TOKEN));
-        }
-        if gw.settings.headers.response_latency {
-            headers.insert("x-kong-response-latency", millis(started.elapsed()));
-        }
-    }
-    if gw.draining() {
-        headers.insert(http::header::CONNECTION, HeaderValue::from_static("close"));
-    }
-    entry.status = resp.status().as_u16();
-    let read_timeout = entry.read_timeout;
-    let (parts, body) = resp.into_parts();
-    let mut body = ResponseBody::new(body).on_end(Box::new(entry.started_at(started)));
-    if let Some(t) = read_timeout {
-        body = body.with_read_timeout(t);
-    }
-    Response::from_parts(parts, body)
-}
-
-async fn proxy(
+/// Proxies the routed request in `ctx` to its service. `keep_request` leaves the client's headers
+/// in `ctx` for later phases (when plugins run), at the cost of a copy.
+pub async fn forward(
     gw: &Gateway,
-    conn: &ConnInfo,
-    req: Request<Incoming>,
-    found: &Found<'_>,
-    started: Instant,
+    ctx: &Rc<RequestCtx>,
+    keep_request: bool,
     entry: &mut Entry,
 ) -> Response<Body> {
-    let Some(service) = found.service else {
+    let Some(service) = ctx.route.get().and_then(|r| gw.service_of(r)) else {
+        ctx.resp.borrow_mut().source = Source::Error;
         return json_error(
             StatusCode::SERVICE_UNAVAILABLE,
             "no Service found with those values",
         );
     };
-    let (mut req, client_host) = upstream_request(gw, conn, req, found);
-    let proxy_latency = started.elapsed();
+    let (mut req, client_host, preserve_host) = upstream_request(gw, ctx, keep_request);
+    let proxy_latency = ctx.started.elapsed();
     let upstream_started = Instant::now();
     let mut tries = 0;
+    let (target_override, balancer) = {
+        let changes = ctx.upstream.borrow();
+        let balancer = changes
+            .upstream
+            .as_ref()
+            .and_then(|name| gw.upstreams.get(name))
+            .unwrap_or(&service.balancer);
+        (changes.target.clone(), balancer.clone())
+    };
     let result = loop {
-        let Some(target) = service.balancer.pick() else {
-            sluice_log::error!(
-                "failure to get a peer from the ring-balancer for service {}",
-                service.name
-            );
-            return json_error(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "failure to get a peer from the ring-balancer",
-            );
+        let target = match &target_override {
+            Some((host, port)) => balancer::Target {
+                host: host.clone(),
+                port: *port,
+                weight: 1,
+            },
+            None => match balancer.pick() {
+                Some(t) => t.clone(),
+                None => {
+                    sluice_log::error!(
+                        "failure to get a peer from the ring-balancer for service {}",
+                        service.name
+                    );
+                    ctx.resp.borrow_mut().source = Source::Error;
+                    return json_error(
+                        StatusCode::SERVICE_UNAVAILABLE,
+                        "failure to get a peer from the ring-balancer",
+                    );
+                }
+            },
         };
         let peer = match gw.resolver.resolve(&target.host, target.port).await {
             Ok(peer) => peer,
             Err(e) => {
                 sluice_log::error!("name resolution of {} failed: {e}", target.host);
+                ctx.resp.borrow_mut().source = Source::Error;
                 return json_error(StatusCode::SERVICE_UNAVAILABLE, "name resolution failed");
             }
         };
-        let host = match (&client_host, found.preserve_host) {
+        let host = match (&client_host, preserve_host) {
             (Some(client_host), true) => client_host.clone(),
-            _ => service.host_header(target),
+            _ => service.host_header(&target),
         };
         forward::set_host(req.headers_mut(), &host);
         match gw
@@ -129,8 +115,9 @@ async fn proxy(
         Err((peer, error)) => {
             sluice_log::error!(
                 "{error} while proxying to upstream {peer}, client: {}",
-                conn.client
+                ctx.conn.client
             );
+            ctx.resp.borrow_mut().source = Source::Error;
             match error {
                 UpstreamError::Timeout => kong_error(StatusCode::GATEWAY_TIMEOUT),
                 UpstreamError::Connect(_) | UpstreamError::Protocol(_) => {
@@ -143,6 +130,13 @@ async fn proxy(
             entry.read_timeout = Some(service.read_timeout);
             let (mut parts, body) = resp.into_parts();
             forward::strip_hop_by_hop(&mut parts.headers);
+            {
+                let mut r = ctx.resp.borrow_mut();
+                r.upstream_status = Some(parts.status);
+                if keep_request {
+                    r.upstream_headers = parts.headers.clone();
+                }
+            }
             let (h, on) = (&mut parts.headers, &gw.settings.headers);
             if on.upstream_latency {
                 h.insert("x-kong-upstream-latency", millis(upstream_latency));
@@ -153,7 +147,7 @@ async fn proxy(
             if on.upstream_status {
                 h.insert(
                     "x-kong-upstream-status",
-                    HeaderValue::from(entry.upstream_status.unwrap_or(0)),
+                    HeaderValue::from(parts.status.as_u16()),
                 );
             }
             if on.via {
@@ -164,43 +158,76 @@ async fn proxy(
     }
 }
 
-/// The request as it goes upstream: rewritten path, forwarding headers, same body. Returns the
-/// client's Host too (`Host` itself is set per peer, as the target may change on retry).
+/// The request as it goes upstream: path and query (router and plugins), method, headers with
+/// the forwarding ones, body. Returns the client's Host too, and whether the route preserves it
+/// (`Host` itself is set per peer, as the target may change on retry).
 fn upstream_request(
     gw: &Gateway,
-    conn: &ConnInfo,
-    req: Request<Incoming>,
-    found: &Found,
-) -> (Request<Body>, Option<String>) {
-    let (mut parts, body) = req.into_parts();
-    let client_host = request_host(&parts.headers, &parts.uri);
-    forward::strip_hop_by_hop(&mut parts.headers);
-    let client_ip = conn.client.ip().to_string();
+    ctx: &RequestCtx,
+    keep_request: bool,
+) -> (Request<Body>, Option<String>, bool) {
+    let mut req = ctx.req.borrow_mut();
+    let changes = ctx.upstream.borrow();
+    let matched = ctx.matched.borrow();
+    let matched = matched.as_ref();
+    let client_host = request_host(&req.headers, &req.uri);
+    let mut headers = if keep_request {
+        req.headers.clone()
+    } else {
+        std::mem::take(&mut req.headers)
+    };
+    forward::strip_hop_by_hop(&mut headers);
+    let client_ip = ctx.conn.client.ip().to_string();
     forward::add_forwarded(
-        &mut parts.headers,
+        &mut headers,
         &forward::Forwarded {
             client_ip: &client_ip,
-            scheme: conn.scheme,
+            scheme: ctx.conn.scheme,
             host: client_host.as_deref().map_or("", strip_port),
-            local_port: conn.local.port(),
-            path: parts.uri.path(),
-            stripped_prefix: found.stripped_prefix.as_deref(),
-            trusted: gw.settings.is_trusted(conn.client.ip()),
+            local_port: ctx.conn.local.port(),
+            path: req.uri.path(),
+            stripped_prefix: matched.and_then(|m| m.stripped_prefix.as_deref()),
+            trusted: gw.settings.is_trusted(ctx.conn.client.ip()),
         },
         gw.settings
             .headers
             .via
             .then(|| HeaderValue::from_static(crate::VIA_TOKEN)),
     );
-    parts.uri =
-        Uri::try_from(found.upstream_uri.as_str()).unwrap_or_else(|_| Uri::from_static("/"));
-    parts.version = Version::HTTP_11;
-    let body = if http_body::Body::is_end_stream(&body) {
-        Body::Empty
-    } else {
-        Body::Stream(body)
+    let path = changes
+        .path
+        .as_deref()
+        .or(matched.map(|m| m.upstream_path.as_str()))
+        .unwrap_or("/");
+    let query = changes
+        .query
+        .as_deref()
+        .or(matched.and_then(|m| m.query.as_deref()));
+    let uri = match query {
+        Some(q) => format!("{path}?{q}"),
+        None => path.to_string(),
     };
-    (Request::from_parts(parts, body), client_host)
+    let body = match (req.raw_body.clone(), req.body.take()) {
+        (Some(bytes), _) => {
+            headers.insert(http::header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));
+            headers.remove(http::header::TRANSFER_ENCODING);
+            Body::full(bytes)
+        }
+        (None, Some(incoming)) if !http_body::Body::is_end_stream(&incoming) => {
+            Body::Stream(incoming)
+        }
+        _ => Body::Empty,
+    };
+    let mut upstream = Request::new(body);
+    *upstream.method_mut() = changes.method.clone().unwrap_or_else(|| req.method.clone());
+    *upstream.uri_mut() = Uri::try_from(uri).unwrap_or_else(|_| Uri::from_static("/"));
+    *upstream.version_mut() = Version::HTTP_11;
+    *upstream.headers_mut() = headers;
+    (
+        upstream,
+        client_host,
+        matched.is_some_and(|m| m.preserve_host),
+    )
 }
 
 /// The host the client asked for: the Host header, or the authority of an absolute URI.

@@ -1,0 +1,353 @@
+//! Lua plugins with Kong's contract: phases, the PDK, scoping, ordering, errors, schemas.
+
+use std::time::Duration;
+
+use crate::common::http::{client, echo, fresh_client, get};
+use crate::common::upstream::Upstream;
+use crate::common::{wait_for, Sluice};
+
+const LONG: Duration = Duration::from_secs(30);
+
+/// Node config enabling `plugins` from the fixtures tree.
+fn node(plugins: &str) -> String {
+    format!(
+        "plugins = {plugins}\nlua_package_path = {}/../tests/fixtures/lua/?.lua;;\n",
+        env!("CARGO_MANIFEST_DIR")
+    )
+}
+
+#[test]
+fn phases_run_in_order_with_the_pdk_and_conf_defaults() {
+    let up = Upstream::start("up");
+    let yml = format!(
+        r#"_format_version: "3.0"
+services:
+- name: s
+  url: {}
+  routes:
+  - name: global-only
+    paths: [/g]
+  - name: scoped
+    paths: [/r]
+    plugins:
+    - name: hello
+      config: {{ greeting: route-hi }}
+plugins:
+- name: hello
+"#,
+        up.url()
+    );
+    let sluice = Sluice::start(&yml, &node("hello"));
+    let resp = get(&sluice.url("/g"));
+    let h = resp.headers().clone();
+    let e = echo(resp);
+    assert_eq!(e["headers"]["x-hello"], "hi", "conf default filled in");
+    assert_eq!(e["headers"]["x-hello-route"], "none");
+    assert_eq!(h["x-hello-phases"], "rewrite,access,header_filter");
+    assert_eq!(
+        h["x-hello-set-in-access"], "yes",
+        "headers set in access reach the response"
+    );
+    assert_eq!(
+        h["x-hello-inits"], "1",
+        "init_worker ran once in this worker"
+    );
+    assert_eq!(h["x-hello-upstream-status"], "200");
+
+    // The route's own instance wins from access on (rewrite ran the global one: the route is not
+    // known yet in rewrite).
+    let resp = get(&sluice.url("/r"));
+    assert_eq!(
+        resp.headers()["x-hello-phases"],
+        "rewrite,access,header_filter"
+    );
+    let e = echo(resp);
+    assert_eq!(e["headers"]["x-hello"], "route-hi");
+    assert_ne!(
+        e["headers"]["x-hello-route"], "none",
+        "conf.route_id is set for a route-scoped instance"
+    );
+}
+
+fn scoping_config(up: &Upstream) -> String {
+    format!(
+        r#"_format_version: "3.0"
+consumers:
+- username: alice
+- username: bob
+services:
+- name: s
+  url: {up}
+  plugins:
+  - name: tag
+    config: {{ value: service }}
+  routes:
+  - name: plain
+    paths: [/plain]
+  - name: routed
+    paths: [/routed]
+    plugins:
+    - name: tag
+      config: {{ value: route }}
+  - name: free
+    paths: [/free]
+plugins:
+- name: tag
+  config: {{ value: global }}
+- name: tag
+  consumer: alice
+  config: {{ value: consumer }}
+- name: tag
+  consumer: bob
+  route: routed
+  config: {{ value: consumer+route }}
+- name: auth-key
+  service: s
+  config: {{ keys: {{ ka: alice, kb: bob }} }}
+"#,
+        up = up.url()
+    )
+}
+
+#[test]
+fn the_most_specific_instance_applies_once_a_consumer_is_known() {
+    let up = Upstream::start("up");
+    let sluice = Sluice::start(&scoping_config(&up), &node("auth-key, tag"));
+    let http = client();
+    let tag = |path: &str, key: Option<&str>| {
+        let mut req = http.get(sluice.url(path));
+        if let Some(k) = key {
+            req = req.header("apikey", k);
+        }
+        let resp = req.send().unwrap();
+        if resp.status() != 200 {
+            return format!("status {}", resp.status().as_u16());
+        }
+        echo(resp)["headers"]["x-tag"]
+            .as_str()
+            .unwrap_or("")
+            .to_string()
+    };
+    assert_eq!(
+        tag("/plain", None),
+        "status 401",
+        "auth-key short-circuits with Kong's exit"
+    );
+    // bob has no consumer-only instance: the service's applies on /plain, the route's on /routed
+    // would lose to consumer+route.
+    assert_eq!(tag("/plain", Some("kb")), "service");
+    assert_eq!(tag("/routed", Some("kb")), "consumer+route");
+    // alice's consumer instance beats the route and the service.
+    assert_eq!(tag("/plain", Some("ka")), "consumer");
+    assert_eq!(tag("/routed", Some("ka")), "consumer");
+    let resp = http
+        .get(sluice.url("/plain"))
+        .header("apikey", "nope")
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    assert_eq!(
+        resp.text().unwrap(),
+        r#"{"message":"Invalid authentication credentials"}"#
+    );
+    let e = echo(
+        http.get(sluice.url("/free"))
+            .header("apikey", "ka")
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(
+        e["headers"]["x-consumer-username"], "alice",
+        "load_consumer found the entity"
+    );
+}
+
+#[test]
+fn a_plugin_error_gives_kongs_500_and_the_worker_keeps_serving() {
+    let up = Upstream::start("up");
+    let yml = format!(
+        "_format_version: \"3.0\"\nservices:\n- name: s\n  url: {}\n  routes:\n  - paths: [/]\nplugins:\n- name: boom\n",
+        up.url()
+    );
+    let sluice = Sluice::start(&yml, &node("boom"));
+    let http = client();
+    let resp = http
+        .get(sluice.url("/"))
+        .header("x-boom", "1")
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), 500);
+    assert_eq!(
+        resp.text().unwrap(),
+        r#"{"message":"An unexpected error occurred"}"#
+    );
+    let resp = http
+        .get(sluice.url("/"))
+        .header("x-wrong-phase", "1")
+        .send()
+        .unwrap();
+    assert_eq!(resp.status(), 500);
+    assert_eq!(echo(get(&sluice.url("/"))).get("server").unwrap(), "up");
+    wait_for("the errors in the log", LONG, || {
+        let log = sluice.error_log();
+        log.contains("kaboom")
+            && log.contains("function cannot be called in access phase (only in: body_filter)")
+    });
+}
+
+#[test]
+fn a_sleeping_plugin_does_not_block_other_requests() {
+    let up = Upstream::start("up");
+    let yml = format!(
+        "_format_version: \"3.0\"\nservices:\n- name: s\n  url: {}\n  routes:\n  - paths: [/]\nplugins:\n- name: sleeper\n",
+        up.url()
+    );
+    let sluice = Sluice::start(&yml, &(node("sleeper") + "worker_processes = 1\n"));
+    let url = sluice.url("/?sleep=5");
+    let slow = std::thread::spawn(move || get(&url).status().as_u16());
+    wait_for("the slow request to be asleep in the worker", LONG, || {
+        sluice.error_log().contains("[sleeper] sleeping 5")
+    });
+    // One worker: if the sleep blocked it, these would wait for it.
+    let http = fresh_client();
+    for _ in 0..20 {
+        assert_eq!(http.get(sluice.url("/fast")).send().unwrap().status(), 200);
+    }
+    assert!(
+        !slow.is_finished(),
+        "fast requests finished while the sleeping one still waits"
+    );
+    assert_eq!(slow.join().unwrap(), 200);
+}
+
+#[test]
+fn body_filter_response_phase_and_log_phase() {
+    let up = Upstream::start("up");
+    let log = tempfile::NamedTempFile::new().unwrap();
+    let yml = format!(
+        r#"_format_version: "3.0"
+services:
+- name: s
+  url: {}
+  routes:
+  - name: upper
+    paths: [/upper]
+    plugins:
+    - name: body-upper
+  - name: buffered
+    paths: [/buffered]
+    plugins:
+    - name: buffer
+plugins:
+- name: logger
+  config: {{ path: "{}" }}
+"#,
+        up.url(),
+        log.path().display()
+    );
+    let sluice = Sluice::start(&yml, &node("body-upper, buffer, logger"));
+    let body = get(&sluice.url("/upper/bytes/10")).text().unwrap();
+    assert_eq!(body, "XXXXXXXXXX");
+    let resp = get(&sluice.url("/buffered/x"));
+    assert!(resp.headers().contains_key("x-upstream-body-length"));
+    let text = resp.text().unwrap();
+    assert!(text.starts_with("replaced:"), "{text}");
+    wait_for("two log records", LONG, || {
+        std::fs::read_to_string(log.path()).unwrap().lines().count() >= 2
+    });
+    let records = std::fs::read_to_string(log.path()).unwrap();
+    let first: serde_json::Value = serde_json::from_str(records.lines().next().unwrap()).unwrap();
+    assert_eq!(first["uri"], "/upper/bytes/10");
+    assert_eq!(first["status"], 200);
+    assert_eq!(first["route"], "upper");
+}
+
+fn ordering_config(up: &Upstream, ordering: &str) -> String {
+    format!(
+        r#"_format_version: "3.0"
+consumers:
+- username: alice
+services:
+- name: s
+  url: {}
+  routes:
+  - name: r
+    paths: [/]
+plugins:
+- name: auth-key
+  config: {{ keys: {{ ka: alice }} }}
+- name: order-a
+- name: order-b
+- name: order-c
+  consumer: alice
+{ordering}
+"#,
+        up.url()
+    )
+}
+
+#[test]
+fn dynamic_ordering_works_with_consumer_scoping() {
+    let up = Upstream::start("up");
+    let plugins = node("auth-key, order-a, order-b, order-c");
+    let order = |sluice: &Sluice| {
+        let resp = client()
+            .get(sluice.url("/"))
+            .header("apikey", "ka")
+            .send()
+            .unwrap();
+        echo(resp)["headers"]["x-order"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let sluice = Sluice::start(&ordering_config(&up, ""), &plugins);
+    assert_eq!(order(&sluice), "a,b,c", "priority order without ordering");
+    drop(sluice);
+    let sluice = Sluice::start(
+        &ordering_config(&up, "  ordering: { before: { access: [order-a] } }"),
+        &plugins,
+    );
+    assert_eq!(
+        order(&sluice),
+        "c,a,b",
+        "a consumer-scoped plugin ordered before others"
+    );
+}
+
+#[test]
+fn invalid_plugin_config_is_refused_by_check_and_by_reload() {
+    let up = Upstream::start("up");
+    let good = format!(
+        "_format_version: \"3.0\"\nservices:\n- name: s\n  url: {}\n  routes:\n  - paths: [/]\nplugins:\n- name: hello\n",
+        up.url()
+    );
+    let sluice = Sluice::start(&good, &node("hello"));
+    let bad = good.replace(
+        "- name: hello\n",
+        "- name: hello\n  config: { times: 50 }\n- name: nope\n",
+    );
+    sluice.write_declarative(&bad);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["check", "-c"])
+        .arg(sluice.prefix().join("sluice.conf"))
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("nope plugin is in use but not enabled"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("hello") && stderr.contains("times"),
+        "{stderr}"
+    );
+    sluice.signal(nix::sys::signal::Signal::SIGHUP);
+    wait_for("the reload error", LONG, || {
+        sluice
+            .error_log()
+            .contains("keeping the current configuration")
+    });
+    assert_eq!(echo(get(&sluice.url("/")))["headers"]["x-hello"], "hi");
+}

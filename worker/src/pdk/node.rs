@@ -1,0 +1,185 @@
+//! The node-level parts of `kong`: `kong.node`, `kong.ip`, `kong.table`, `kong.nginx`,
+//! `kong.configuration`, `kong.plugin`, and the entity tables `kong.router`/`kong.client` return.
+
+use std::net::IpAddr;
+
+use mlua::{Lua, LuaSerdeExt, Table, Value};
+use sluice_conf::{Checked, Cidr};
+
+use super::{def, namespace};
+
+/// What the PDK knows about the node, kept in the VM.
+pub struct NodeInfo {
+    pub id: String,
+    pub hostname: String,
+    pub trusted_ips: Vec<Cidr>,
+}
+
+impl NodeInfo {
+    /// The node id is derived from the host name and prefix, so every worker (and every restart
+    /// in the same prefix) reports the same one, as Kong's persisted node id does.
+    pub fn new(config: &Checked) -> NodeInfo {
+        let hostname = nix::unistd::gethostname()
+            .map(|h| h.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let seed = format!("{hostname}:{}", config.node.prefix.display());
+        let id = uuid::Uuid::new_v5(&uuid::Uuid::NAMESPACE_OID, seed.as_bytes()).to_string();
+        NodeInfo {
+            id,
+            hostname,
+            trusted_ips: config.node.trusted_ips.clone(),
+        }
+    }
+}
+
+/// Whether `ip` is in `trusted_ips`.
+pub fn trusted(lua: &Lua, ip: IpAddr) -> bool {
+    lua.app_data_ref::<NodeInfo>()
+        .is_some_and(|n| n.trusted_ips.iter().any(|c| c.contains(ip)))
+}
+
+pub fn install(lua: &Lua, kong: &Table, config: &Checked, node: NodeInfo) -> mlua::Result<()> {
+    let t = namespace(lua, kong, "node")?;
+    let (id, hostname) = (node.id.clone(), node.hostname.clone());
+    def(lua, &t, "get_id", move |_, ()| Ok(id.clone()))?;
+    def(lua, &t, "get_hostname", move |_, ()| Ok(hostname.clone()))?;
+    def(lua, &t, "get_memory_stats", |lua, ()| {
+        let stats = lua.create_table()?;
+        stats.set("lua_shared_dicts", lua.create_table()?)?;
+        stats.set("workers_lua_vms", lua.create_table()?)?;
+        Ok(stats)
+    })?;
+    lua.set_app_data(node);
+
+    let ip = namespace(lua, kong, "ip")?;
+    def(lua, &ip, "is_trusted", |lua, address: String| {
+        let ip: IpAddr = address
+            .parse()
+            .map_err(|_| mlua::Error::runtime(format!("invalid IP address: {address}")))?;
+        Ok(trusted(lua, ip))
+    })?;
+
+    let nginx = namespace(lua, kong, "nginx")?;
+    def(lua, &nginx, "get_subsystem", |_, ()| Ok("http"))?;
+
+    let table = namespace(lua, kong, "table")?;
+    def(
+        lua,
+        &table,
+        "new",
+        |lua, (narr, nrec): (Option<usize>, Option<usize>)| {
+            lua.create_table_with_capacity(narr.unwrap_or(0), nrec.unwrap_or(0))
+        },
+    )?;
+    def(lua, &table, "clear", |_, t: Table| t.clear())?;
+    def(
+        lua,
+        &table,
+        "merge",
+        |lua, (a, b): (Option<Table>, Option<Table>)| {
+            let merged = lua.create_table()?;
+            for t in [a, b].into_iter().flatten() {
+                for pair in t.pairs::<Value, Value>() {
+                    let (k, v) = pair?;
+                    merged.set(k, v)?;
+                }
+            }
+            Ok(merged)
+        },
+    )?;
+
+    let plugin = namespace(lua, kong, "plugin")?;
+    def(lua, &plugin, "get_id", |_, ()| {
+        let ctx = crate::runloop::ctx::current()
+            .ok_or_else(|| mlua::Error::runtime("no request found"))?;
+        let id = ctx.lua.borrow().plugin_id.clone();
+        Ok(id)
+    })?;
+
+    kong.set("configuration", read_only(lua, &config.node.properties)?)?;
+    entities(lua, config)
+}
+
+/// `kong.configuration`: the node's properties; writing to it is an error, as in Kong.
+fn read_only(
+    lua: &Lua,
+    properties: &std::collections::BTreeMap<String, String>,
+) -> mlua::Result<Table> {
+    let values = lua.create_table()?;
+    for (k, v) in properties {
+        let value = match v.as_str() {
+            "on" | "true" => Value::Boolean(true),
+            "off" | "false" => Value::Boolean(false),
+            _ => Value::String(lua.create_string(v)?),
+        };
+        values.set(k.as_str(), value)?;
+    }
+    let proxy = lua.create_table()?;
+    let mt = lua.create_table()?;
+    mt.set("__index", values)?;
+    mt.set(
+        "__newindex",
+        lua.create_function(|_, ()| -> mlua::Result<()> {
+            Err(mlua::Error::runtime("cannot write to Kong configuration"))
+        })?,
+    )?;
+    proxy.set_metatable(Some(mt))?;
+    Ok(proxy)
+}
+
+/// Routes, services and consumers as Kong's entity tables (with `service = { id = ... }`
+/// references), kept in the registry for `kong.router`, `kong.client.load_consumer` and
+/// `kong.log.serialize`; and the upstream names `kong.service.set_upstream` accepts.
+fn entities(lua: &Lua, config: &Checked) -> mlua::Result<()> {
+    let decl = &config.declarative;
+    let to_table = |v: serde_json::Value| -> mlua::Result<Value> { lua.to_value(&strip(v)) };
+    let routes = lua.create_table()?;
+    for r in &decl.routes {
+        let mut v = serde_json::to_value(r).map_err(mlua::Error::external)?;
+        if let Some(map) = v.as_object_mut() {
+            let service = map.remove("service_id");
+            if let Some(id) = service.filter(|s| !s.is_null()) {
+                map.insert("service".into(), serde_json::json!({ "id": id }));
+            }
+        }
+        routes.raw_push(to_table(v)?)?;
+    }
+    lua.set_named_registry_value("sluice.routes", routes)?;
+    let services = lua.create_table()?;
+    for s in &decl.services {
+        services.set(
+            s.id.to_string(),
+            to_table(serde_json::to_value(s).map_err(mlua::Error::external)?)?,
+        )?;
+    }
+    lua.set_named_registry_value("sluice.services", services)?;
+    let (by_id, by_username) = (lua.create_table()?, lua.create_table()?);
+    for c in &decl.consumers {
+        let t = to_table(serde_json::to_value(c).map_err(mlua::Error::external)?)?;
+        by_id.set(c.id.to_string(), t.clone())?;
+        if let Some(name) = &c.username {
+            by_username.set(name.as_str(), t)?;
+        }
+    }
+    let consumers = lua.create_table()?;
+    consumers.set("by_id", by_id)?;
+    consumers.set("by_username", by_username)?;
+    lua.set_named_registry_value("sluice.consumers", consumers)?;
+    let upstreams = lua.create_table()?;
+    for u in &decl.upstreams {
+        upstreams.set(u.name.as_str(), true)?;
+    }
+    lua.set_named_registry_value("sluice.upstreams", upstreams)
+}
+
+/// Entity tables drop unset fields, as Kong's do once nulls are removed.
+fn strip(v: serde_json::Value) -> serde_json::Value {
+    match v {
+        serde_json::Value::Object(map) => map
+            .into_iter()
+            .filter(|(_, v)| !v.is_null())
+            .map(|(k, v)| (k, strip(v)))
+            .collect(),
+        other => other,
+    }
+}

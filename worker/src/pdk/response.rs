@@ -1,0 +1,232 @@
+//! `kong.response`: the response to the client: its status and headers (set before or after the
+//! upstream answers), its body chunks in `body_filter`, and short-circuits (`exit`, `error`).
+
+use bytes::Bytes;
+use http::{HeaderMap, StatusCode};
+use mlua::{Function, Lua, Table, Value};
+
+use super::phases::{BODY_FILTER, RESPONSE_READ, RESPONSE_WRITE};
+use super::{def, headers, namespace, request_in};
+use crate::proxy::errors::default_message;
+use crate::runloop::{Phase, Phases};
+
+const EXIT: Phases = Phases::of(&[
+    Phase::Rewrite,
+    Phase::Access,
+    Phase::Response,
+    Phase::HeaderFilter,
+]);
+
+pub fn install(lua: &Lua, kong: &Table) -> mlua::Result<()> {
+    let t = namespace(lua, kong, "response")?;
+    def(lua, &t, "get_status", |_, ()| {
+        let ctx = request_in(RESPONSE_READ)?;
+        let status = ctx.resp.borrow().status;
+        Ok(status.map(|s| s.as_u16()))
+    })?;
+    def(lua, &t, "get_source", |_, ()| {
+        let ctx = request_in(RESPONSE_READ)?;
+        let source = ctx.resp.borrow().source;
+        Ok(source.name())
+    })?;
+    def(lua, &t, "get_header", |lua, name: String| {
+        let ctx = request_in(RESPONSE_READ)?;
+        let r = ctx.resp.borrow();
+        headers::first(lua, &r.headers, &name)
+    })?;
+    def(lua, &t, "get_headers", |lua, max: Option<usize>| {
+        let ctx = request_in(RESPONSE_READ)?;
+        let r = ctx.resp.borrow();
+        headers::to_table(lua, &r.headers, max.unwrap_or(headers::DEFAULT_MAX))
+    })?;
+    def(lua, &t, "set_status", |_, status: Value| {
+        let ctx = request_in(RESPONSE_WRITE)?;
+        ctx.resp.borrow_mut().status = Some(status_code(&status, 100)?);
+        Ok(())
+    })?;
+    def(lua, &t, "set_header", |_, (name, value): (Value, Value)| {
+        let ctx = request_in(RESPONSE_WRITE)?;
+        let (name, values) = (headers::name(&name)?, headers::values(&value)?);
+        headers::set(&mut ctx.resp.borrow_mut().headers, name, values);
+        Ok(())
+    })?;
+    def(lua, &t, "add_header", |_, (name, value): (Value, Value)| {
+        let ctx = request_in(RESPONSE_WRITE)?;
+        let (name, values) = (headers::name(&name)?, headers::values(&value)?);
+        let mut r = ctx.resp.borrow_mut();
+        for v in values {
+            r.headers.append(name.clone(), v);
+        }
+        Ok(())
+    })?;
+    def(lua, &t, "clear_header", |_, name: Value| {
+        let ctx = request_in(RESPONSE_WRITE)?;
+        let name = headers::name(&name)?;
+        let mut r = ctx.resp.borrow_mut();
+        r.headers.remove(&name);
+        r.cleared.push(name);
+        Ok(())
+    })?;
+    def(lua, &t, "set_headers", |_, table: Table| {
+        let ctx = request_in(RESPONSE_WRITE)?;
+        let mut r = ctx.resp.borrow_mut();
+        for pair in table.pairs::<Value, Value>() {
+            let (name, value) = pair?;
+            let (name, values) = (headers::name(&name)?, headers::values(&value)?);
+            headers::set(&mut r.headers, name, values);
+        }
+        Ok(())
+    })?;
+    def(lua, &t, "get_raw_body", |lua, ()| {
+        let ctx = request_in(BODY_FILTER)?;
+        let mut arg = ctx.body_arg.borrow_mut();
+        if let Some(chunk) = arg.chunk.take() {
+            arg.buffered.extend_from_slice(&chunk);
+        }
+        if !arg.eof {
+            return Ok(Value::Nil);
+        }
+        let body = arg.buffered.split().freeze();
+        arg.chunk = Some(body.clone());
+        Ok(Value::String(lua.create_string(&body)?))
+    })?;
+    def(lua, &t, "set_raw_body", |_, body: mlua::LuaString| {
+        let ctx = request_in(BODY_FILTER)?;
+        let mut arg = ctx.body_arg.borrow_mut();
+        // Kong sends "\n" for an empty body, as nginx needs a non-empty last chunk.
+        let body = if body.as_bytes().is_empty() {
+            Bytes::from_static(b"\n")
+        } else {
+            Bytes::copy_from_slice(&body.as_bytes())
+        };
+        arg.chunk = Some(body);
+        arg.eof = true;
+        arg.ended = true;
+        arg.buffered.clear();
+        Ok(())
+    })?;
+    t.set(
+        "exit",
+        lua.create_async_function(
+            |lua, (status, body, hdrs): (Value, Value, Option<Table>)| async move {
+                let ctx = request_in(EXIT)?;
+                let status = status_code(&status, 100)?;
+                let mut headers = HeaderMap::new();
+                if let Some(hdrs) = hdrs {
+                    for pair in hdrs.pairs::<Value, Value>() {
+                        let (name, value) = pair?;
+                        headers::set(
+                            &mut headers,
+                            headers::name(&name)?,
+                            headers::values(&value)?,
+                        );
+                    }
+                }
+                let body = match body {
+                    Value::Nil => None,
+                    Value::String(s) => Some(Bytes::copy_from_slice(&s.as_bytes())),
+                    Value::Table(t) => {
+                        let cjson: Table = super::require(&lua, "cjson")?;
+                        let encoded: mlua::LuaString = cjson.get::<Function>("encode")?.call(t)?;
+                        if !headers.contains_key(http::header::CONTENT_TYPE) {
+                            headers.insert(
+                                http::header::CONTENT_TYPE,
+                                http::HeaderValue::from_static("application/json; charset=utf-8"),
+                            );
+                        }
+                        Some(Bytes::copy_from_slice(&encoded.as_bytes()))
+                    }
+                    _ => return Err(mlua::Error::runtime("body must be a nil, string or table")),
+                };
+                finish_exit(&ctx, status, body, headers).await
+            },
+        )?,
+    )?;
+    t.set(
+        "error",
+        lua.create_async_function(
+            |_, (status, message, hdrs): (Value, Option<String>, Option<Table>)| async move {
+                let ctx = request_in(EXIT)?;
+                let status = status_code(&status, 400)?;
+                let mut headers = HeaderMap::new();
+                if let Some(hdrs) = hdrs {
+                    for pair in hdrs.pairs::<Value, Value>() {
+                        let (name, value) = pair?;
+                        headers::set(
+                            &mut headers,
+                            headers::name(&name)?,
+                            headers::values(&value)?,
+                        );
+                    }
+                }
+                let message = message.unwrap_or_else(|| default_message(status));
+                let accept = ctx
+                    .req
+                    .borrow()
+                    .headers
+                    .get(http::header::ACCEPT)
+                    .and_then(|v| v.to_str().ok())
+                    .unwrap_or("")
+                    .to_string();
+                let (content_type, body) =
+                    if accept.contains("text/plain") && !accept.contains("json") {
+                        ("text/plain; charset=utf-8", format!("{message}\n"))
+                    } else {
+                        (
+                            "application/json; charset=utf-8",
+                            serde_json::json!({ "message": message }).to_string(),
+                        )
+                    };
+                headers.insert(
+                    http::header::CONTENT_TYPE,
+                    http::HeaderValue::from_static(content_type),
+                );
+                finish_exit(&ctx, status, Some(Bytes::from(body)), headers).await?;
+                ctx.resp.borrow_mut().source = crate::runloop::ctx::Source::Error;
+                Ok(())
+            },
+        )?,
+    )?;
+    Ok(())
+}
+
+/// Records the exit; in a phase that may yield, ends the handler by never resuming it (the
+/// runloop abandons the coroutine), as Kong's `exit` yields out of the plugin.
+async fn finish_exit(
+    ctx: &crate::runloop::RequestCtx,
+    status: StatusCode,
+    body: Option<Bytes>,
+    headers: HeaderMap,
+) -> mlua::Result<()> {
+    if ctx.phase.get() == Phase::HeaderFilter {
+        if body.is_some() {
+            return Err(mlua::Error::runtime(
+                "attempt to set body in header_filter phase",
+            ));
+        }
+        let mut r = ctx.resp.borrow_mut();
+        r.status = Some(status);
+        for (name, value) in &headers {
+            r.headers.insert(name.clone(), value.clone());
+        }
+        return Ok(());
+    }
+    ctx.exit(status, body, Some(headers));
+    std::future::pending::<()>().await;
+    Ok(())
+}
+
+/// A status code argument, at least `min`.
+fn status_code(value: &Value, min: u16) -> mlua::Result<StatusCode> {
+    let n = match value {
+        Value::Integer(i) => *i,
+        Value::Number(n) if n.fract() == 0.0 => *n as i64,
+        _ => return Err(mlua::Error::runtime("code must be a number")),
+    };
+    if n < i64::from(min) || n > 599 {
+        return Err(mlua::Error::runtime(format!(
+            "code must be a number between {min} and 599"
+        )));
+    }
+    StatusCode::from_u16(n as u16).map_err(|_| mlua::Error::runtime("code must be a number"))
+}

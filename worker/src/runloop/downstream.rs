@@ -1,0 +1,82 @@
+//! The phases that run as the response leaves: `body_filter` on every chunk (with nginx's
+//! `ngx.arg` model, which `kong.response.get_raw_body`/`set_raw_body` build on) and `log` once
+//! the body is done, in its own task so it never delays the client.
+
+use std::rc::Rc;
+
+use bytes::{Bytes, BytesMut};
+
+use super::ctx::RequestCtx;
+use super::{drive, Phase};
+use crate::gateway::Gateway;
+use crate::proxy::body::{OnEnd, ResponseBody};
+
+/// The chunk `body_filter` handlers see and replace: `ngx.arg[1]` and `ngx.arg[2]`.
+#[derive(Default)]
+pub struct BodyArg {
+    pub chunk: Option<Bytes>,
+    pub eof: bool,
+    /// `set_raw_body` ended the body: later chunks are dropped.
+    pub ended: bool,
+    /// What `kong.response.get_raw_body` has held back so far.
+    pub buffered: BytesMut,
+}
+
+/// Hooks the `body_filter` and `log` handlers of `instances` onto a response body.
+pub fn attach(
+    body: ResponseBody,
+    gw: &Rc<Gateway>,
+    ctx: &Rc<RequestCtx>,
+    instances: Vec<usize>,
+) -> ResponseBody {
+    let plugins = gw.plugins.as_ref().expect("plugins present");
+    let filters: Vec<usize> = instances
+        .iter()
+        .copied()
+        .filter(|&i| plugins.filters_body(&[i]))
+        .collect();
+    let mut body = body.on_end(Box::new(LogPhase {
+        gw: gw.clone(),
+        ctx: ctx.clone(),
+        instances,
+    }));
+    if !filters.is_empty() {
+        let (gw, ctx) = (gw.clone(), ctx.clone());
+        body = body.with_filter(Box::new(move |chunk, eof| {
+            let plugins = gw.plugins.as_ref().expect("plugins present");
+            {
+                let mut arg = ctx.body_arg.borrow_mut();
+                if arg.ended {
+                    return Bytes::new();
+                }
+                arg.chunk = Some(chunk);
+                arg.eof = eof;
+            }
+            for &i in &filters {
+                drive::run_sync(plugins, &ctx, Phase::BodyFilter, i);
+            }
+            ctx.body_arg.borrow_mut().chunk.take().unwrap_or_default()
+        }));
+    }
+    body
+}
+
+struct LogPhase {
+    gw: Rc<Gateway>,
+    ctx: Rc<RequestCtx>,
+    instances: Vec<usize>,
+}
+
+impl OnEnd for LogPhase {
+    fn on_end(self: Box<Self>, bytes_sent: u64) {
+        self.ctx.bytes_sent.set(bytes_sent);
+        tokio::task::spawn_local(async move {
+            let Some(plugins) = self.gw.plugins.as_ref() else {
+                return;
+            };
+            for &i in &self.instances {
+                drive::run_sync(plugins, &self.ctx, Phase::Log, i);
+            }
+        });
+    }
+}
