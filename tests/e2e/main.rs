@@ -6,3 +6,4 @@ mod lua_plugins;
 mod process;
 mod proxy;
 mod routing;
+mod shared_dicts;

@@ -39,6 +39,25 @@ fn status(gw: &Gateway) -> serde_json::Value {
             "connections_active": gw.life.open_connections(),
             "total_requests": gw.requests.get(),
         },
+        "memory": { "lua_shared_dicts": shared_dicts(gw) },
         "worker": { "id": gw.worker_id, "count": gw.settings.worker_count, "pid": std::process::id() },
     })
+}
+
+/// Kong's per-dict memory figures, plus the result of the zone's consistency check (`"ok"` or
+/// what is wrong), which the crash tests read.
+fn shared_dicts(gw: &Gateway) -> serde_json::Value {
+    let dicts: serde_json::Map<String, serde_json::Value> = gw
+        .zones
+        .iter()
+        .map(|z| {
+            let check = z.check().map_or_else(|e| e.0, |()| "ok".to_string());
+            let used = z.capacity() - z.free_space();
+            (
+                z.name().to_string(),
+                json!({ "capacity": z.capacity(), "allocated": used, "check": check }),
+            )
+        })
+        .collect();
+    serde_json::Value::Object(dicts)
 }

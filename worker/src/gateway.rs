@@ -67,6 +67,8 @@ pub struct Gateway {
     pub plugins: Option<Plugins>,
     /// Upstreams by name (`kong.service.set_upstream`); services using one share its balancer.
     pub upstreams: HashMap<String, Rc<Balancer>>,
+    /// The shared dicts, for the status endpoint.
+    pub zones: Vec<std::sync::Arc<sluice_shdict::Zone>>,
     /// Consumer id to the ids of its groups, by group name (Kong's tie-break).
     consumer_groups: HashMap<String, Vec<String>>,
 }
@@ -80,6 +82,7 @@ impl Gateway {
         worker_id: usize,
         life: Rc<Lifecycle>,
         lua: Option<mlua::Lua>,
+        zones: &sluice_shdict::ZoneSet,
     ) -> Result<Gateway, String> {
         let decl = &config.declarative;
         let upstreams: HashMap<String, Rc<Balancer>> = decl
@@ -132,6 +135,7 @@ impl Gateway {
             plugins,
             consumer_groups: consumer_groups(decl),
             upstreams,
+            zones: zones.iter().cloned().collect(),
         })
     }
 

@@ -53,8 +53,9 @@ pub fn log_level(level: sluice_conf::LogLevel) -> sluice_log::Level {
 /// report it before any worker is forked. Uses a throwaway Lua VM.
 pub fn check(config: &sluice_conf::Checked) -> Result<(), String> {
     let settings = settings::Settings::from_node(&config.node, config.node.worker_processes);
-    let lua = plugins::vm(config, None, &sluice_shdict::ZoneSet::default())?;
-    gateway::Gateway::build(config, settings, 0, server::Lifecycle::new(), lua).map(drop)
+    let zones = sluice_shdict::ZoneSet::default();
+    let lua = plugins::vm(config, None, &zones)?;
+    gateway::Gateway::build(config, settings, 0, server::Lifecycle::new(), lua, &zones).map(drop)
 }
 
 /// What a listening socket serves.

@@ -53,8 +53,16 @@ async fn serve(init: WorkerInit<'_>) -> i32 {
 
     let settings = Settings::from_node(&init.config.node, init.worker_count);
     let life = Lifecycle::new();
-    let built = crate::plugins::vm(init.config, Some(init.slot), init.zones)
-        .and_then(|lua| Gateway::build(init.config, settings, init.slot, life.clone(), lua));
+    let built = crate::plugins::vm(init.config, Some(init.slot), init.zones).and_then(|lua| {
+        Gateway::build(
+            init.config,
+            settings,
+            init.slot,
+            life.clone(),
+            lua,
+            init.zones,
+        )
+    });
     let gw = match built {
         Ok(gw) => Rc::new(gw),
         Err(e) => {
