@@ -1,5 +1,6 @@
 //! Lua plugins with Kong's contract: phases, the PDK, scoping, ordering, errors, schemas.
 
+use std::process::Command;
 use std::time::Duration;
 
 use crate::common::http::{client, echo, fresh_client, get};
@@ -10,10 +11,15 @@ const LONG: Duration = Duration::from_secs(30);
 
 /// Node config enabling `plugins` from the fixtures tree.
 fn node(plugins: &str) -> String {
-    format!(
-        "plugins = {plugins}\nlua_package_path = {}/../tests/fixtures/lua/?.lua;;\n",
-        env!("CARGO_MANIFEST_DIR")
+    node_on_path(
+        plugins,
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../tests/fixtures/lua/?.lua;;"),
     )
+}
+
+/// Node config enabling `plugins` found on `lua_package_path`.
+fn node_on_path(plugins: &str, lua_package_path: &str) -> String {
+    format!("plugins = {plugins}\nlua_package_path = {lua_package_path}\n")
 }
 
 #[test]
@@ -350,4 +356,88 @@ fn invalid_plugin_config_is_refused_by_check_and_by_reload() {
             .contains("keeping the current configuration")
     });
     assert_eq!(echo(get(&sluice.url("/")))["headers"]["x-hello"], "hi");
+}
+
+/// `luarocks make` of the example plugin's rockspec into a fresh tree, as a user installs a Kong
+/// plugin (a builtin rock without dependencies: no network).
+fn luarocks_tree() -> tempfile::TempDir {
+    let tree = tempfile::tempdir().unwrap();
+    let out = Command::new("luarocks")
+        .args(["--lua-version=5.1", "make", "--deps-mode=none", "--tree"])
+        .arg(tree.path())
+        .arg("kong-plugin-header-echo-0.1.0-1.rockspec")
+        .current_dir(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../examples/lua-plugins/header-echo"
+        ))
+        .output()
+        .unwrap_or_else(|e| panic!("running luarocks (scripts/deps installs it): {e}"));
+    assert!(
+        out.status.success(),
+        "luarocks make failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    tree
+}
+
+#[test]
+fn a_plugin_installed_with_luarocks_loads_and_runs() {
+    let tree = luarocks_tree();
+    let up = Upstream::start("up");
+    let yml = format!(
+        r#"_format_version: "3.0"
+services:
+- name: s
+  url: {}
+  routes:
+  - name: open
+    paths: [/open]
+    plugins:
+    - name: header-echo
+      config: {{ request_header: X-Trace, upstream_header: X-Trace-Up, response_header: X-Trace-Back }}
+  - name: strict
+    paths: [/strict]
+    plugins:
+    - name: header-echo
+      config: {{ reject_missing: true }}
+"#,
+        up.url()
+    );
+    let path = format!("{}/share/lua/5.1/?.lua;;", tree.path().display());
+    let sluice = Sluice::start(&yml, &node_on_path("header-echo", &path));
+    let http = client();
+
+    let resp = http
+        .get(sluice.url("/open"))
+        .header("x-trace", "t-1")
+        .send()
+        .unwrap();
+    assert_eq!(resp.headers()["x-trace-back"], "t-1", "header_filter ran");
+    assert_eq!(echo(resp)["headers"]["x-trace-up"], "t-1", "access ran");
+
+    let resp = get(&sluice.url("/open"));
+    assert!(!resp.headers().contains_key("x-trace-back"));
+    assert!(echo(resp)["headers"].get("x-trace-up").is_none());
+
+    // The defaults from the plugin's schema apply where the config leaves them out.
+    let resp = http
+        .get(sluice.url("/strict"))
+        .header("x-echo", "d-1")
+        .send()
+        .unwrap();
+    assert_eq!(resp.headers()["x-echo"], "d-1");
+    assert_eq!(echo(resp)["headers"]["x-echo-upstream"], "d-1");
+
+    let hits = up.hits();
+    let resp = get(&sluice.url("/strict"));
+    assert_eq!(resp.status(), 400);
+    assert_eq!(
+        resp.json::<serde_json::Value>().unwrap(),
+        serde_json::json!({ "message": "missing header X-Echo" })
+    );
+    assert_eq!(
+        up.hits(),
+        hits,
+        "kong.response.exit in access skips the upstream"
+    );
 }

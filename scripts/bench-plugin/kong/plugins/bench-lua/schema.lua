@@ -1,0 +1,1 @@
+return { name = "bench-lua", fields = { { config = { type = "record", fields = {} } } } }
