@@ -74,10 +74,8 @@ pub fn install(lua: &Lua, ngx: &Table) -> mlua::Result<()> {
 
 /// `ngx.var.NAME`: nginx's variables that plugins read, computed from the request.
 fn install_var(lua: &Lua, ngx: &Table) -> mlua::Result<()> {
-    let var = lua.create_table()?;
-    let mt = lua.create_table()?;
-    mt.set(
-        "__index",
+    let var = proxy_table(
+        lua,
         lua.create_function(|lua, (_, name): (Table, String)| {
             let Some(ctx) = current() else {
                 return Ok(Value::Nil);
@@ -189,9 +187,6 @@ fn install_var(lua: &Lua, ngx: &Table) -> mlua::Result<()> {
             };
             Ok(v)
         })?,
-    )?;
-    mt.set(
-        "__newindex",
         lua.create_function(|_, (_, name, value): (Table, String, Value)| {
             let ctx = request_in(REWRITE_ACCESS)?;
             match (name.as_str(), value) {
@@ -213,7 +208,6 @@ fn install_var(lua: &Lua, ngx: &Table) -> mlua::Result<()> {
             }
         })?,
     )?;
-    var.set_metatable(Some(mt))?;
     ngx.set("var", var)
 }
 
@@ -298,10 +292,8 @@ fn install_req(lua: &Lua, ngx: &Table) -> mlua::Result<()> {
 
 /// `ngx.arg[1]` (the chunk) and `ngx.arg[2]` (end of body) in `body_filter`.
 fn install_arg(lua: &Lua, ngx: &Table) -> mlua::Result<()> {
-    let arg = lua.create_table()?;
-    let mt = lua.create_table()?;
-    mt.set(
-        "__index",
+    let arg = proxy_table(
+        lua,
         lua.create_function(|lua, (_, i): (Table, i64)| {
             let ctx = request_in(BODY_FILTER)?;
             let a = ctx.body_arg.borrow();
@@ -313,9 +305,6 @@ fn install_arg(lua: &Lua, ngx: &Table) -> mlua::Result<()> {
                 _ => Ok(Value::Nil),
             }
         })?,
-    )?;
-    mt.set(
-        "__newindex",
         lua.create_function(|_, (_, i, value): (Table, i64, Value)| {
             let ctx = request_in(BODY_FILTER)?;
             let mut a = ctx.body_arg.borrow_mut();
@@ -333,16 +322,13 @@ fn install_arg(lua: &Lua, ngx: &Table) -> mlua::Result<()> {
             Ok(())
         })?,
     )?;
-    arg.set_metatable(Some(mt))?;
     ngx.set("arg", arg)
 }
 
 /// `ngx.header.NAME`: the response headers, read and set (nil clears), like `kong.response`.
 pub fn header_proxy(lua: &Lua) -> mlua::Result<Table> {
-    let header = lua.create_table()?;
-    let mt = lua.create_table()?;
-    mt.set(
-        "__index",
+    proxy_table(
+        lua,
         lua.create_function(|lua, (_, name): (Table, String)| {
             let Some(ctx) = current() else {
                 return Ok(Value::Nil);
@@ -350,9 +336,6 @@ pub fn header_proxy(lua: &Lua) -> mlua::Result<Table> {
             let r = ctx.resp.borrow();
             headers::first(lua, &r.headers, &name)
         })?,
-    )?;
-    mt.set(
-        "__newindex",
         lua.create_function(|_, (_, name, value): (Table, Value, Value)| {
             let ctx = current().ok_or_else(|| mlua::Error::runtime("no request found"))?;
             let name = headers::name(&name)?;
@@ -365,9 +348,17 @@ pub fn header_proxy(lua: &Lua) -> mlua::Result<Table> {
             }
             Ok(())
         })?,
-    )?;
-    header.set_metatable(Some(mt))?;
-    Ok(header)
+    )
+}
+
+/// A table whose reads and writes go to Rust: `ngx.var`, `ngx.arg`, `ngx.header`.
+fn proxy_table(lua: &Lua, index: Function, newindex: Function) -> mlua::Result<Table> {
+    let t = lua.create_table()?;
+    let mt = lua.create_table()?;
+    mt.set("__index", index)?;
+    mt.set("__newindex", newindex)?;
+    t.set_metatable(Some(mt))?;
+    Ok(t)
 }
 
 /// `ngx.timer.at` and `ngx.timer.every`: callbacks run as coroutines on the worker's runtime,

@@ -111,17 +111,7 @@ pub fn install(lua: &Lua, kong: &Table) -> mlua::Result<()> {
             |lua, (status, body, hdrs): (Value, Value, Option<Table>)| async move {
                 let ctx = request_in(EXIT)?;
                 let status = status_code(&status, 100)?;
-                let mut headers = HeaderMap::new();
-                if let Some(hdrs) = hdrs {
-                    for pair in hdrs.pairs::<Value, Value>() {
-                        let (name, value) = pair?;
-                        headers::set(
-                            &mut headers,
-                            headers::name(&name)?,
-                            headers::values(&value)?,
-                        );
-                    }
-                }
+                let mut headers = headers_arg(hdrs)?;
                 let body = match body {
                     Value::Nil => None,
                     Value::String(s) => Some(Bytes::copy_from_slice(&s.as_bytes())),
@@ -148,17 +138,7 @@ pub fn install(lua: &Lua, kong: &Table) -> mlua::Result<()> {
             |_, (status, message, hdrs): (Value, Option<String>, Option<Table>)| async move {
                 let ctx = request_in(EXIT)?;
                 let status = status_code(&status, 400)?;
-                let mut headers = HeaderMap::new();
-                if let Some(hdrs) = hdrs {
-                    for pair in hdrs.pairs::<Value, Value>() {
-                        let (name, value) = pair?;
-                        headers::set(
-                            &mut headers,
-                            headers::name(&name)?,
-                            headers::values(&value)?,
-                        );
-                    }
-                }
+                let mut headers = headers_arg(hdrs)?;
                 let message = message.unwrap_or_else(|| default_message(status));
                 let accept = ctx
                     .req
@@ -214,6 +194,16 @@ async fn finish_exit(
     ctx.exit(status, body, Some(headers));
     std::future::pending::<()>().await;
     Ok(())
+}
+
+/// The optional headers table of `exit` and `error`.
+fn headers_arg(table: Option<Table>) -> mlua::Result<HeaderMap> {
+    let mut map = HeaderMap::new();
+    for pair in table.iter().flat_map(|t| t.pairs::<Value, Value>()) {
+        let (name, value) = pair?;
+        headers::set(&mut map, headers::name(&name)?, headers::values(&value)?);
+    }
+    Ok(map)
 }
 
 /// A status code argument, at least `min`.
