@@ -22,6 +22,14 @@ fn node_on_path(plugins: &str, lua_package_path: &str) -> String {
     format!("plugins = {plugins}\nlua_package_path = {lua_package_path}\n")
 }
 
+/// One service routing `/` to `up`, with one global instance of `plugin`.
+fn global_plugin(up: &Upstream, plugin: &str) -> String {
+    format!(
+        "_format_version: \"3.0\"\nservices:\n- name: s\n  url: {}\n  routes:\n  - paths: [/]\nplugins:\n- name: {plugin}\n",
+        up.url()
+    )
+}
+
 #[test]
 fn phases_run_in_order_with_the_pdk_and_conf_defaults() {
     let up = Upstream::start("up");
@@ -171,10 +179,7 @@ fn the_most_specific_instance_applies_once_a_consumer_is_known() {
 #[test]
 fn a_plugin_error_gives_kongs_500_and_the_worker_keeps_serving() {
     let up = Upstream::start("up");
-    let yml = format!(
-        "_format_version: \"3.0\"\nservices:\n- name: s\n  url: {}\n  routes:\n  - paths: [/]\nplugins:\n- name: boom\n",
-        up.url()
-    );
+    let yml = global_plugin(&up, "boom");
     let sluice = Sluice::start(&yml, &node("boom"));
     let http = client();
     let resp = http
@@ -204,10 +209,7 @@ fn a_plugin_error_gives_kongs_500_and_the_worker_keeps_serving() {
 #[test]
 fn a_sleeping_plugin_does_not_block_other_requests() {
     let up = Upstream::start("up");
-    let yml = format!(
-        "_format_version: \"3.0\"\nservices:\n- name: s\n  url: {}\n  routes:\n  - paths: [/]\nplugins:\n- name: sleeper\n",
-        up.url()
-    );
+    let yml = global_plugin(&up, "sleeper");
     let sluice = Sluice::start(&yml, &(node("sleeper") + "worker_processes = 1\n"));
     let url = sluice.url("/?sleep=5");
     let slow = std::thread::spawn(move || get(&url).status().as_u16());
@@ -324,10 +326,7 @@ fn dynamic_ordering_works_with_consumer_scoping() {
 #[test]
 fn invalid_plugin_config_is_refused_by_check_and_by_reload() {
     let up = Upstream::start("up");
-    let good = format!(
-        "_format_version: \"3.0\"\nservices:\n- name: s\n  url: {}\n  routes:\n  - paths: [/]\nplugins:\n- name: hello\n",
-        up.url()
-    );
+    let good = global_plugin(&up, "hello");
     let sluice = Sluice::start(&good, &node("hello"));
     let bad = good.replace(
         "- name: hello\n",
