@@ -41,7 +41,12 @@ local log_levels = {
   debug = ngx.DEBUG, info = ngx.INFO, notice = ngx.NOTICE, warn = ngx.WARN,
   error = ngx.ERR, crit = ngx.CRIT, alert = ngx.ALERT, emerg = ngx.EMERG,
 }
+-- Collect first: assigning new keys while `pairs` walks a table is undefined in Lua.
+local by_level = {}
 for name, level in pairs(log_levels) do
+  by_level[level] = name
+end
+for level, name in pairs(by_level) do
   log_levels[level] = name
 end
 
