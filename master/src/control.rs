@@ -45,7 +45,7 @@ pub fn signal(target: &Target, signal: Signal) -> ExitCode {
     let prefix = match &target.prefix {
         Some(prefix) => prefix.clone(),
         None => match crate::load_or_report(target) {
-            Ok(config) => config.node.prefix,
+            Ok(loaded) => loaded.config.node.prefix,
             Err(code) => return code,
         },
     };

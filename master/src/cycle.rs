@@ -16,10 +16,11 @@ use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 use sluice_conf::{Checked as Config, LoadOptions};
 use sluice_shdict::ZoneSet;
-use sluice_worker::{ListenKind, WorkerInit, EXIT_FATAL};
+use sluice_worker::{ListenKind, Loaded, WorkerInit, EXIT_FATAL};
 
 use crate::listen::{self, ListenGroup};
 use crate::process;
+use crate::sidecars::Sidecars;
 
 /// How long a new generation has to report ready before a reload is abandoned.
 const READY_TIMEOUT: Duration = Duration::from_secs(30);
@@ -47,13 +48,21 @@ struct Backoff {
 
 enum Stop {
     Graceful,
-    Fast { kill_at: Instant },
+    Fast {
+        kill_at: Instant,
+    },
+    /// The workers are gone; the plugin servers got `SIGTERM` and are killed at this time.
+    Sidecars {
+        kill_at: Instant,
+    },
 }
 
 pub struct Master {
     load: LoadOptions,
     prefix: PathBuf,
-    config: Config,
+    /// The running configuration and what its plugin servers serve.
+    loaded: Loaded,
+    sidecars: Sidecars,
     groups: Vec<ListenGroup>,
     /// Shared dicts live as long as the master: worker crashes and reloads keep their contents.
     zones: ZoneSet,
@@ -84,21 +93,25 @@ fn handled_signals() -> SigSet {
 impl Master {
     /// Binds every listening socket and starts the first generation. Fails (and leaves nothing
     /// running) if the workers cannot start.
-    pub fn start(load: LoadOptions, config: Config) -> Result<Master, String> {
+    pub fn start(load: LoadOptions, loaded: Loaded) -> Result<Master, String> {
         let mask = handled_signals();
         mask.thread_block()
             .map_err(|e| format!("sigprocmask: {e}"))?;
         let signals = SignalFd::with_flags(&mask, SfdFlags::SFD_NONBLOCK | SfdFlags::SFD_CLOEXEC)
             .map_err(|e| format!("signalfd: {e}"))?;
+        let config = &loaded.config;
         let prefix = config.node.prefix.clone();
         let slots = config.node.worker_processes;
         let mut groups = Vec::new();
-        listen::reconcile(&mut groups, &listen_addrs(&config), slots).map_err(|e| e.to_string())?;
-        let zones = ZoneSet::create(&zone_specs(&config)).map_err(|e| e.to_string())?;
+        listen::reconcile(&mut groups, &listen_addrs(config), slots).map_err(|e| e.to_string())?;
+        let zones = ZoneSet::create(&zone_specs(config)).map_err(|e| e.to_string())?;
+        let mut sidecars = Sidecars::default();
+        sidecars.reconcile(&config.node.pluginservers);
         let mut master = Master {
             load,
             prefix,
-            config,
+            loaded,
+            sidecars,
             groups,
             zones,
             workers: HashMap::new(),
@@ -126,11 +139,15 @@ impl Master {
                 PollTimeout::try_from(d.as_millis().min(60_000) as u32 + 1)
                     .unwrap_or(PollTimeout::MAX)
             });
-            let mut fds = [PollFd::new(self.signals.as_fd(), PollFlags::POLLIN)];
+            let mut fds = vec![PollFd::new(self.signals.as_fd(), PollFlags::POLLIN)];
+            let outputs = self.sidecars.fds();
+            fds.extend(outputs.iter().map(|fd| PollFd::new(*fd, PollFlags::POLLIN)));
             match poll(&mut fds, timeout) {
                 Ok(_) | Err(Errno::EINTR) => {}
                 Err(e) => sluice_log::alert!("poll() failed: {e}"),
             }
+            drop(fds);
+            self.sidecars.read_output();
             while let Ok(Some(info)) = self.signals.read_signal() {
                 match Signal::try_from(info.ssi_signo as i32) {
                     Ok(Signal::SIGCHLD) => self.reap(),
@@ -146,8 +163,17 @@ impl Master {
             self.reap();
             self.run_timers();
             if self.stopping.is_some() && self.workers.is_empty() {
-                sluice_log::notice!("exit");
-                return 0;
+                if self.sidecars.is_empty() {
+                    sluice_log::notice!("exit");
+                    return 0;
+                }
+                if !matches!(self.stopping, Some(Stop::Sidecars { .. })) {
+                    // Plugin servers stop last: the workers' log phases may still need them.
+                    self.sidecars.terminate();
+                    self.stopping = Some(Stop::Sidecars {
+                        kill_at: Instant::now() + FAST_STOP_TIMEOUT,
+                    });
+                }
             }
         }
     }
@@ -156,7 +182,7 @@ impl Master {
     fn start_generation(&mut self) -> Result<(), String> {
         self.generation += 1;
         let mut ready = Vec::new();
-        for slot in 0..self.config.node.worker_processes {
+        for slot in 0..self.loaded.config.node.worker_processes {
             match self.spawn(slot) {
                 Ok(r) => ready.push(r),
                 Err(e) => {
@@ -192,7 +218,7 @@ impl Master {
     fn spawn(&mut self, slot: usize) -> Result<(Pid, std::fs::File), String> {
         let (ready_rx, ready_tx) =
             nix::unistd::pipe2(nix::fcntl::OFlag::O_CLOEXEC).map_err(|e| format!("pipe: {e}"))?;
-        let worker_count = self.config.node.worker_processes;
+        let worker_count = self.loaded.config.node.worker_processes;
         let pid = process::spawn(|| {
             // Keep only this slot's sockets; the other slots' copies are closed in the child.
             let listeners = self
@@ -204,7 +230,7 @@ impl Master {
             sluice_worker::run(WorkerInit {
                 slot,
                 worker_count,
-                config: &self.config,
+                loaded: &self.loaded,
                 zones: &self.zones,
                 listeners,
                 ready: ready_tx,
@@ -227,13 +253,13 @@ impl Master {
     /// the respawn of unexpected deaths.
     fn reap(&mut self) {
         loop {
-            let (pid, status, fatal) = match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
+            let (pid, status, code) = match waitpid(None, Some(WaitPidFlag::WNOHANG)) {
                 Ok(WaitStatus::Exited(pid, code)) => {
-                    (pid, format!("exited with code {code}"), code == EXIT_FATAL)
+                    (pid, format!("exited with code {code}"), Some(code))
                 }
                 Ok(WaitStatus::Signaled(pid, sig, core)) => {
                     let core = if core { " (core dumped)" } else { "" };
-                    (pid, format!("exited on signal {}{core}", sig as i32), false)
+                    (pid, format!("exited on signal {}{core}", sig as i32), None)
                 }
                 Ok(WaitStatus::StillAlive) | Err(Errno::ECHILD) => return,
                 Ok(_) => continue,
@@ -242,6 +268,10 @@ impl Master {
                     return;
                 }
             };
+            if self.sidecars.reaped(pid, &status, code) {
+                continue;
+            }
+            let fatal = code == Some(EXIT_FATAL);
             // A worker killed while holding a shared dict's lock must not block the others.
             let unlocked = self.zones.force_unlock(pid.as_raw() as u32);
             if unlocked > 0 {
@@ -290,13 +320,14 @@ impl Master {
     fn next_timer(&self) -> Option<Duration> {
         let now = Instant::now();
         let kill_at = match self.stopping {
-            Some(Stop::Fast { kill_at }) => Some(kill_at),
+            Some(Stop::Fast { kill_at } | Stop::Sidecars { kill_at }) => Some(kill_at),
             _ => None,
         };
         self.backoff
             .iter()
             .filter_map(|b| b.due)
             .chain(kill_at)
+            .chain(self.sidecars.next_timer())
             .min()
             .map(|t| t.saturating_duration_since(now))
     }
@@ -314,9 +345,18 @@ impl Master {
                 });
             }
         }
+        if let Some(Stop::Sidecars { kill_at }) = self.stopping {
+            if now >= kill_at {
+                self.sidecars.kill_all();
+                self.stopping = Some(Stop::Sidecars {
+                    kill_at: now + FAST_STOP_TIMEOUT,
+                });
+            }
+        }
         if self.stopping.is_some() {
             return;
         }
+        self.sidecars.run_timers();
         for slot in 0..self.backoff.len() {
             if self.backoff[slot].due.is_some_and(|due| due <= now) {
                 self.backoff[slot].due = None;
@@ -336,7 +376,7 @@ impl Master {
             return;
         }
         sluice_log::notice!("reloading configuration");
-        let config = match crate::load(&self.load) {
+        let loaded = match crate::load(&self.load) {
             Ok(c) => c,
             Err(errors) => {
                 for e in errors {
@@ -345,12 +385,13 @@ impl Master {
                 return;
             }
         };
+        let config = &loaded.config;
         let slots = config.node.worker_processes;
-        if let Err(e) = listen::reconcile(&mut self.groups, &listen_addrs(&config), slots) {
+        if let Err(e) = listen::reconcile(&mut self.groups, &listen_addrs(config), slots) {
             sluice_log::error!("reload failed, keeping the current configuration: {e}");
             return;
         }
-        match self.zones.reconcile(&zone_specs(&config)) {
+        match self.zones.reconcile(&zone_specs(config)) {
             Ok(r) if !r.created.is_empty() || !r.dropped.is_empty() => {
                 sluice_log::notice!(
                     "shared dicts: kept {:?}, created empty {:?}, dropped {:?}",
@@ -365,16 +406,19 @@ impl Master {
                 return;
             }
         }
-        let old = std::mem::replace(&mut self.config, config);
+        self.sidecars.reconcile(&config.node.pluginservers);
+        let old = std::mem::replace(&mut self.loaded, loaded);
         let old_generation = self.generation;
         let old_backoff = std::mem::replace(&mut self.backoff, vec![Backoff::default(); slots]);
         if let Err(e) = self.start_generation() {
             sluice_log::error!("reload failed, keeping the current configuration: {e}");
-            self.config = old;
+            self.loaded = old;
             self.backoff = old_backoff;
+            self.sidecars
+                .reconcile(&self.loaded.config.node.pluginservers);
             let _ = listen::reconcile(
                 &mut self.groups,
-                &listen_addrs(&self.config),
+                &listen_addrs(&self.loaded.config),
                 self.backoff.len(),
             );
             return;
@@ -390,9 +434,12 @@ impl Master {
     }
 
     fn stop(&mut self, how: Stop) {
+        if matches!(self.stopping, Some(Stop::Sidecars { .. })) {
+            return;
+        }
         let signal = match how {
             Stop::Graceful => Signal::SIGQUIT,
-            Stop::Fast { .. } => Signal::SIGTERM,
+            Stop::Fast { .. } | Stop::Sidecars { .. } => Signal::SIGTERM,
         };
         sluice_log::notice!(
             "{} shutdown",

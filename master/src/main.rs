@@ -8,12 +8,14 @@ mod control;
 mod cycle;
 mod listen;
 mod process;
+mod sidecars;
 
 use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
-use sluice_conf::{Checked, LoadOptions};
+use sluice_conf::LoadOptions;
+use sluice_worker::Loaded;
 
 #[derive(Parser)]
 #[command(
@@ -90,13 +92,16 @@ fn main() -> ExitCode {
     }
 }
 
-/// Loads and checks both configuration files: the config crate's validation, then what only the
-/// worker's code can tell (route regexes). Returns every error.
-pub fn load(opts: &LoadOptions) -> Result<Checked, Vec<String>> {
+/// Loads and checks both configuration files: the config crate's validation, the plugin
+/// servers' query commands (their plugins' names and schemas), then what only the worker's code
+/// can tell (route regexes, plugin configs). Returns every error.
+pub fn load(opts: &LoadOptions) -> Result<Loaded, Vec<String>> {
     let config = sluice_conf::check(opts)
         .map_err(|errors| errors.iter().map(|e| e.to_string()).collect::<Vec<_>>())?;
-    sluice_worker::check(&config).map_err(|e| vec![e])?;
-    Ok(config)
+    let served = sluice_pluginserver::info::query_all(&config.node.pluginservers)?;
+    let loaded = Loaded { config, served };
+    sluice_worker::check(&loaded).map_err(|e| vec![e])?;
+    Ok(loaded)
 }
 
 fn load_options(target: &Target) -> LoadOptions {
@@ -104,7 +109,7 @@ fn load_options(target: &Target) -> LoadOptions {
 }
 
 /// [`load`], printing every error on stderr.
-fn load_or_report(target: &Target) -> Result<Checked, ExitCode> {
+fn load_or_report(target: &Target) -> Result<Loaded, ExitCode> {
     load(&load_options(target)).map_err(|errors| {
         for e in &errors {
             eprintln!("error: {e}");
@@ -115,11 +120,11 @@ fn load_or_report(target: &Target) -> Result<Checked, ExitCode> {
 }
 
 fn start(target: &Target, daemon: bool) -> ExitCode {
-    let config = match load_or_report(target) {
+    let loaded = match load_or_report(target) {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let node = &config.node;
+    let node = &loaded.config.node;
     if let Err(e) = std::fs::create_dir_all(&node.prefix) {
         eprintln!("error: cannot create prefix {}: {e}", node.prefix.display());
         return ExitCode::FAILURE;
@@ -144,7 +149,7 @@ fn start(target: &Target, daemon: bool) -> ExitCode {
             return ExitCode::FAILURE;
         }
     }
-    let master = match cycle::Master::start(load_options(target), config) {
+    let master = match cycle::Master::start(load_options(target), loaded) {
         Ok(m) => m,
         Err(e) => {
             sluice_log::emerg!("{e}");

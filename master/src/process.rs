@@ -58,3 +58,29 @@ pub fn daemonize() -> io::Result<()> {
 fn thread_count() -> usize {
     std::fs::read_dir("/proc/self/task").map_or(1, |d| d.count())
 }
+
+/// Starts a plugin-server sidecar as Kong does (`/bin/sh -c "exec <cmd>"`), stdin on
+/// `/dev/null`, stdout and stderr into `output`. It gets `SIGTERM` if the master dies, so a
+/// killed master leaves no orphan holding the socket.
+pub fn spawn_sidecar(cmd: &str, output: OwnedFd) -> io::Result<Pid> {
+    use std::os::unix::process::CommandExt;
+    use std::process::{Command, Stdio};
+
+    let mut command = Command::new("/bin/sh");
+    command
+        .arg("-c")
+        .arg(format!("exec {cmd}"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(output.try_clone()?))
+        .stderr(Stdio::from(output));
+    // SAFETY: the closure runs in the forked child before exec and only calls prctl(2), which
+    // allocates nothing and takes no lock.
+    unsafe {
+        command.pre_exec(|| {
+            nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGTERM)
+                .map_err(io::Error::from)
+        });
+    }
+    let child = command.spawn()?;
+    Ok(Pid::from_raw(child.id() as i32))
+}

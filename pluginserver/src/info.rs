@@ -4,6 +4,7 @@
 use std::process::{Command, Stdio};
 
 use serde_json::Value;
+use sluice_conf::PluginServer;
 
 use crate::error::Error;
 
@@ -21,6 +22,57 @@ pub struct PluginInfo {
     pub phases: Vec<String>,
     /// A Kong plugin schema table, used as is: `{name, fields: [{config: {...}}]}`.
     pub schema: Value,
+}
+
+/// The plugins one configured server serves.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Served {
+    pub server: PluginServer,
+    pub plugins: Vec<PluginInfo>,
+}
+
+/// Runs every server's query command, as Kong does at init, and returns every problem found.
+/// Kong 3.9 keeps only the first plugin of a dump; all are kept here, as Kong 3.8 did, so a
+/// shared server (`kong-python-pluginserver`, `kong-js-pluginserver`) serves every plugin it
+/// lists. A plugin name served by two servers is an error.
+pub fn query_all(servers: &[PluginServer]) -> Result<Vec<Served>, Vec<String>> {
+    let mut served: Vec<Served> = Vec::new();
+    let mut errors = Vec::new();
+    for server in servers {
+        let Some(cmd) = &server.query_cmd else {
+            errors.push(format!(
+                "query_command undefined for pluginserver {} (set pluginserver_{}_query_cmd)",
+                server.name,
+                server.name.replace('-', "_")
+            ));
+            continue;
+        };
+        match run_query(cmd) {
+            Ok(plugins) => {
+                for p in &plugins {
+                    if let Some(other) = served
+                        .iter()
+                        .find(|s| s.plugins.iter().any(|q| q.name == p.name))
+                    {
+                        errors.push(format!(
+                            "plugin {} is served by both pluginserver {} and {}",
+                            p.name, other.server.name, server.name
+                        ));
+                    }
+                }
+                served.push(Served {
+                    server: server.clone(),
+                    plugins,
+                });
+            }
+            Err(e) => errors.push(e.to_string()),
+        }
+    }
+    if errors.is_empty() {
+        Ok(served)
+    } else {
+        Err(errors)
+    }
 }
 
 /// Runs a query command through `/bin/sh -c` (Kong uses `io.popen`) and parses its stdout.
@@ -205,6 +257,40 @@ mod tests {
         let cmd = format!("printf '%s' '{}'", PYTHON_DUMP.replace('\n', " "));
         let plugins = run_query(&cmd).unwrap();
         assert_eq!(plugins[0].name, "py-demo");
+    }
+
+    fn server(name: &str, query_cmd: Option<String>) -> PluginServer {
+        PluginServer {
+            name: name.into(),
+            socket: format!("/p/{name}.socket").into(),
+            start_cmd: None,
+            query_cmd,
+        }
+    }
+
+    #[test]
+    fn query_all_collects_every_problem() {
+        let dump = |name: &str| {
+            let d = PYTHON_DUMP.replace('\n', " ").replace("py-demo", name);
+            Some(format!("printf '%s' '{d}'"))
+        };
+        let ok = query_all(&[server("a", dump("pa")), server("b", dump("pb"))]).unwrap();
+        assert_eq!(ok.len(), 2);
+        assert_eq!(ok[1].server.name, "b");
+        assert_eq!(ok[1].plugins[0].name, "pb");
+
+        let errors = query_all(&[
+            server("my-py", None),
+            server("a", dump("same")),
+            server("b", dump("same")),
+            server("c", Some("exit 4".into())),
+        ])
+        .unwrap_err();
+        assert_eq!(errors.len(), 3, "{errors:?}");
+        assert!(errors[0].contains("query_command undefined for pluginserver my-py"));
+        assert!(errors[0].contains("pluginserver_my_py_query_cmd"));
+        assert!(errors[1].contains("plugin same is served by both pluginserver a and b"));
+        assert!(errors[2].contains("exit status: 4"), "{}", errors[2]);
     }
 
     #[test]

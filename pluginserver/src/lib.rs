@@ -1,8 +1,8 @@
 //! The gateway side of Kong's `MsgPack:1` plugin-server protocol, so Kong's own Go, Python
 //! and JavaScript plugin servers (and ours) run external plugins for Sluice unchanged.
 //!
-//! - [`info`]: what a server serves, from its query command, before anything forks.
-//! - [`spec`]: a server's `pluginserver_<name>_*` node config.
+//! - [`info`]: what a server serves, from its query command, before anything forks;
+//!   [`info::query_all`] asks every configured server.
 //! - [`Client`]: one per worker and server: pooled unix-socket connections, plugin
 //!   instances ([`InstanceConfig`]), and [`Client::run_event`], which drives
 //!   `HandleEvent` → `Step*` and hands each PDK call to a [`PdkDispatch`].
@@ -18,7 +18,6 @@ mod event;
 pub mod info;
 mod instance;
 mod pool;
-pub mod spec;
 pub mod step;
 
 pub use client::{Client, ClientConfig};

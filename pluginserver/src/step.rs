@@ -61,6 +61,8 @@ fn is_raw_body(pdk_method: &str) -> bool {
 /// becomes `[s]` and `true` (a query flag without value) becomes `[]`.
 fn fix_multimap(value: Value) -> Value {
     match value {
+        // An empty Lua table encodes as an array; a multimap is a map even when empty.
+        Value::Array(items) if items.is_empty() => Value::Map(Vec::new()),
         Value::Map(entries) => Value::Map(
             entries
                 .into_iter()
@@ -131,7 +133,7 @@ mod tests {
             ("flag".into(), Value::Array(vec![])),
         ]);
         assert_eq!(shape("kong.request.get_query", headers), expected);
-        let empty = shape("kong.request.get_headers", Value::Map(vec![]));
+        let empty = shape("kong.request.get_headers", Value::Array(vec![]));
         assert_eq!(empty, Value::Map(vec![]));
         let mut bytes = Vec::new();
         rmpv::encode::write_value(&mut bytes, &empty).unwrap();

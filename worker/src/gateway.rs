@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use std::collections::HashMap;
 
-use sluice_conf::{Checked, DeclarativeConfig, Protocol};
+use sluice_conf::{DeclarativeConfig, Protocol};
 use sluice_router::{RequestInfo, RouteSpec, Router};
 
 use crate::plugins::{Plugins, Scope};
@@ -77,13 +77,14 @@ impl Gateway {
     /// Compiles the declarative config; fails on anything the config crate cannot see (a route
     /// regex the router rejects), which `sluice check` reports through [`crate::check`].
     pub fn build(
-        config: &Checked,
+        loaded: &crate::Loaded,
         settings: Settings,
         worker_id: usize,
         life: Rc<Lifecycle>,
         lua: Option<mlua::Lua>,
         zones: &sluice_shdict::ZoneSet,
     ) -> Result<Gateway, String> {
+        let config = &loaded.config;
         let decl = &config.declarative;
         let upstreams: HashMap<String, Rc<Balancer>> = decl
             .upstreams
@@ -116,7 +117,9 @@ impl Gateway {
             })
             .collect();
         let plugins = match lua {
-            Some(lua) => Some(Plugins::load(lua, config).map_err(|errors| errors.join("\n"))?),
+            Some(lua) => Some(
+                Plugins::load(lua, config, &loaded.served).map_err(|errors| errors.join("\n"))?,
+            ),
             None => None,
         };
         Ok(Gateway {

@@ -11,6 +11,7 @@ mod access_log;
 mod admin;
 mod gateway;
 mod pdk;
+mod plugin_servers;
 mod plugins;
 mod proxy;
 mod runloop;
@@ -51,11 +52,19 @@ pub fn log_level(level: sluice_conf::LogLevel) -> sluice_log::Level {
 /// Checks what only a worker would notice at start-up (route regexes the router rejects, plugins
 /// that fail to load, plugin configs their schemas refuse), so `sluice check`, start and reload
 /// report it before any worker is forked. Uses a throwaway Lua VM.
-pub fn check(config: &sluice_conf::Checked) -> Result<(), String> {
-    let settings = settings::Settings::from_node(&config.node, config.node.worker_processes);
+pub fn check(loaded: &Loaded) -> Result<(), String> {
+    let node = &loaded.config.node;
+    let settings = settings::Settings::from_node(node, node.worker_processes);
     let zones = sluice_shdict::ZoneSet::default();
-    let lua = plugins::vm(config, None, &zones)?;
-    gateway::Gateway::build(config, settings, 0, server::Lifecycle::new(), lua, &zones).map(drop)
+    let lua = plugins::vm(&loaded.config, None, &zones)?;
+    gateway::Gateway::build(loaded, settings, 0, server::Lifecycle::new(), lua, &zones).map(drop)
+}
+
+/// A checked configuration with what its plugin servers serve: what one generation runs.
+pub struct Loaded {
+    pub config: sluice_conf::Checked,
+    /// Each plugin server's plugins, from its query command.
+    pub served: Vec<sluice_pluginserver::info::Served>,
 }
 
 /// What a listening socket serves.
@@ -71,7 +80,7 @@ pub struct WorkerInit<'a> {
     /// The worker's slot: it serves socket `slot` of every listening group.
     pub slot: usize,
     pub worker_count: usize,
-    pub config: &'a sluice_conf::Checked,
+    pub loaded: &'a Loaded,
     /// The shared dicts, mapped by the master before the fork (`lua_shared_dict`).
     pub zones: &'a sluice_shdict::ZoneSet,
     /// This slot's listening sockets (already bound and listening, owned by the master too).

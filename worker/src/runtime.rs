@@ -51,11 +51,12 @@ async fn serve(init: WorkerInit<'_>) -> i32 {
     // The master blocked these before forking; handlers exist now, so nothing pending is lost.
     let _ = SigSet::all().thread_unblock();
 
-    let settings = Settings::from_node(&init.config.node, init.worker_count);
+    let config = &init.loaded.config;
+    let settings = Settings::from_node(&config.node, init.worker_count);
     let life = Lifecycle::new();
-    let built = crate::plugins::vm(init.config, Some(init.slot), init.zones).and_then(|lua| {
+    let built = crate::plugins::vm(config, Some(init.slot), init.zones).and_then(|lua| {
         Gateway::build(
-            init.config,
+            init.loaded,
             settings,
             init.slot,
             life.clone(),
@@ -74,7 +75,7 @@ async fn serve(init: WorkerInit<'_>) -> i32 {
         plugins.init_worker();
     }
     crate::pdk::worker_started();
-    match crate::open_log(&init.config.node.proxy_access_log) {
+    match crate::open_log(&config.node.proxy_access_log) {
         Ok(log) => access_log::init(log),
         Err(e) => sluice_log::error!("cannot open the access log: {e}"),
     }

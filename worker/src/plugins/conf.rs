@@ -9,8 +9,9 @@ use sluice_schema::PluginEntity;
 
 use super::Handler;
 
-/// Validates `entity` against the handler's schema and builds its `conf` table.
-pub fn build(lua: &Lua, handler: &Handler, entity: &Plugin) -> Result<Table, Vec<String>> {
+/// Validates `entity` against the handler's schema and builds its `conf` table; also returns the
+/// same record as JSON (what a plugin server gets).
+pub fn build(lua: &Lua, handler: &Handler, entity: &Plugin) -> Result<(Table, Value), Vec<String>> {
     let where_ = format!("plugin '{}' ({})", entity.name, entity.id);
     let id = |x: &Option<uuid::Uuid>| x.map(|u| u.to_string());
     let input = PluginEntity {
@@ -57,7 +58,7 @@ pub fn build(lua: &Lua, handler: &Handler, entity: &Plugin) -> Result<Table, Vec
         .serialize_unit_to_null(false)
         .set_array_metatable(false);
     match lua.to_value_with(&config, options) {
-        Ok(mlua::Value::Table(t)) => Ok(t),
+        Ok(mlua::Value::Table(t)) => Ok((t, config)),
         Ok(_) => Err(vec![format!("{where_}: config must be a record")]),
         Err(e) => Err(vec![format!("{where_}: {e}")]),
     }

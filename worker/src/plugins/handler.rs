@@ -1,19 +1,34 @@
-//! A loaded plugin: its `handler.lua` table (Kong's contract: `PRIORITY`, `VERSION`, one method
-//! per phase, called as `handler:phase(conf)`) and its schema.
+//! A loaded plugin and its schema: either a `handler.lua` table (Kong's contract: `PRIORITY`,
+//! `VERSION`, one method per phase, called as `handler:phase(conf)`), or a plugin a plugin server
+//! serves, described by the server's query command.
 
 use std::rc::Rc;
 
 use mlua::{Function, IntoLuaMulti, Lua, Table, Value};
+use sluice_pluginserver::info::PluginInfo;
+use sluice_pluginserver::Client;
 use sluice_schema::PluginSchema;
 
 use crate::runloop::Phase;
 
+/// Where a plugin's phase handlers run.
+pub enum Code {
+    /// In this worker's Lua VM: the handler table and the phase methods it defines.
+    Lua {
+        table: Table,
+        fns: Vec<(Phase, Function)>,
+    },
+    /// In a plugin server, over `client`: the phases its dump lists.
+    External {
+        client: Rc<Client>,
+        phases: Vec<Phase>,
+    },
+}
+
 pub struct Handler {
     pub name: Rc<str>,
     pub priority: i64,
-    pub table: Table,
-    /// The phase methods the handler defines, by phase.
-    fns: Vec<(Phase, Function)>,
+    pub code: Code,
     pub schema: PluginSchema,
     /// The schema forbids this scope (`typedefs.no_consumer` etc.): lookups ignore it.
     pub no_consumer: bool,
@@ -61,35 +76,70 @@ impl Handler {
             .map_err(|e| fail("schema", &e))?;
         let schema =
             PluginSchema::from_lua(lua, name, schema_table).map_err(|e| fail("schema", &e))?;
+        Ok(Handler::new(
+            name,
+            priority,
+            Code::Lua { table, fns },
+            schema,
+        ))
+    }
+
+    /// A plugin served by a plugin server. Phases Sluice has no use for (`certificate`,
+    /// `preread`) are ignored; the version is not checked, as Kong does not for external plugins.
+    pub fn external(info: &PluginInfo, client: Rc<Client>) -> Result<Handler, String> {
+        let phases = Phase::ALL
+            .into_iter()
+            .filter(|p| info.phases.iter().any(|n| n == p.name()))
+            .collect();
+        let schema = PluginSchema::from_json(&info.name, &info.schema).map_err(|e| {
+            format!(
+                "plugin '{}' cannot be loaded: schema from its plugin server: {e}",
+                info.name
+            )
+        })?;
+        let code = Code::External { client, phases };
+        Ok(Handler::new(&info.name, info.priority, code, schema))
+    }
+
+    fn new(name: &str, priority: i64, code: Code, schema: PluginSchema) -> Handler {
         let r = schema.restrictions();
-        Ok(Handler {
+        Handler {
             name: name.into(),
             priority,
-            table,
+            code,
             no_consumer: r.no_consumer,
             no_route: r.no_route,
             no_service: r.no_service,
             no_consumer_group: r.no_consumer_group,
-            fns,
             schema,
-        })
+        }
     }
 
     pub fn has(&self, phase: Phase) -> bool {
-        self.fns.iter().any(|(p, _)| *p == phase)
+        match &self.code {
+            Code::Lua { fns, .. } => fns.iter().any(|(p, _)| *p == phase),
+            Code::External { phases, .. } => phases.contains(&phase),
+        }
     }
 
-    pub fn get(&self, phase: Phase) -> Option<&Function> {
-        self.fns.iter().find(|(p, _)| *p == phase).map(|(_, f)| f)
+    /// The Lua method for `phase` and the handler table it is called on.
+    pub fn get(&self, phase: Phase) -> Option<(&Table, &Function)> {
+        match &self.code {
+            Code::Lua { table, fns } => fns
+                .iter()
+                .find(|(p, _)| *p == phase)
+                .map(|(_, f)| (table, f)),
+            Code::External { .. } => None,
+        }
     }
 
     /// Calls a phase method that must not yield (`init_worker`, `configure`, the filters, `log`);
     /// a Lua error is logged with its traceback and the gateway goes on, as Kong does.
     pub fn call_sync(&self, phase: Phase, arg: impl IntoLuaMulti) -> bool {
-        let Some(f) = self.get(phase) else {
+        let Some((table, f)) = self.get(phase) else {
             return true;
         };
-        match f.call::<()>((self.table.clone(), arg)) {
+        match f.call::<()>((table.clone(), arg)) {
             Ok(()) => true,
             Err(e) => {
                 sluice_log::error!(

@@ -7,11 +7,14 @@ mod handler;
 mod lookup;
 
 use std::collections::HashMap;
+use std::rc::Rc;
 
 use mlua::{Lua, Table};
 use sluice_conf::{Checked, Plugin as PluginEntity};
+use sluice_pluginserver::info::Served;
+use sluice_pluginserver::{Client, ClientConfig, InstanceConfig, PluginScope};
 
-pub use handler::Handler;
+pub use handler::{Code, Handler};
 pub use lookup::Scope;
 
 use crate::runloop::Phase;
@@ -30,6 +33,8 @@ pub struct Instance {
     /// Dynamic ordering for the access phase: plugin names this one must run before / after.
     pub before: Vec<String>,
     pub after: Vec<String>,
+    /// For a plugin served by a plugin server: what `plugin.StartInstance` sends.
+    pub external: Option<InstanceConfig>,
 }
 
 /// The worker's Lua VM with the PDK installed, if any plugin is enabled (a gateway without plugins
@@ -69,16 +74,26 @@ pub struct Plugins {
     globals: HashMap<u32, Vec<usize>>,
     /// Whether any instance uses `ordering` (otherwise the access phase runs by priority alone).
     pub any_ordering: bool,
+    /// How external plugins reach the PDK; `None` when no plugin is external.
+    pub api: Option<crate::plugin_servers::Api>,
 }
 
 impl Plugins {
-    /// Loads every enabled plugin into `lua` and validates every configured instance; returns every
-    /// problem found, naming the plugin and the entity.
-    pub fn load(lua: Lua, config: &Checked) -> Result<Plugins, Vec<String>> {
+    /// Loads every enabled plugin (into `lua`, or as served by a plugin server) and validates
+    /// every configured instance; returns every problem found, naming the plugin and the entity.
+    pub fn load(lua: Lua, config: &Checked, served: &[Served]) -> Result<Plugins, Vec<String>> {
         let mut errors = Vec::new();
         let mut handlers = Vec::new();
+        let clients: Vec<Rc<Client>> = served
+            .iter()
+            .map(|s| Rc::new(Client::new(ClientConfig::new(&s.server.socket))))
+            .collect();
         for name in &config.node.plugins.names {
-            match Handler::load(&lua, name) {
+            let external = served.iter().zip(&clients).find_map(|(s, client)| {
+                let info = s.plugins.iter().find(|p| &p.name == name)?;
+                Some(Handler::external(info, client.clone()))
+            });
+            match external.unwrap_or_else(|| Handler::load(&lua, name)) {
                 Ok(h) => handlers.push(h),
                 Err(e) => errors.push(e),
             }
@@ -108,7 +123,7 @@ impl Plugins {
                 ));
                 continue;
             };
-            match instance(&lua, &handlers[h], h, entity) {
+            match instance(&lua, &handlers[h], h, i, entity) {
                 Ok(inst) => instances.push(inst),
                 Err(mut e) => errors.append(&mut e),
             }
@@ -128,7 +143,15 @@ impl Plugins {
         let any_ordering = instances
             .iter()
             .any(|i| !i.before.is_empty() || !i.after.is_empty());
+        let api = match clients.is_empty() {
+            true => None,
+            false => Some(
+                crate::plugin_servers::Api::new(&lua)
+                    .map_err(|e| vec![format!("cannot load the external plugin API: {e}")])?,
+            ),
+        };
         Ok(Plugins {
+            api,
             lua,
             handlers,
             instances,
@@ -225,10 +248,27 @@ fn instance(
     lua: &Lua,
     handler: &Handler,
     h: usize,
+    index: usize,
     entity: &PluginEntity,
 ) -> Result<Instance, Vec<String>> {
     let id = |x: &Option<uuid::Uuid>| x.map(|u| u.to_string());
-    let conf = conf::build(lua, handler, entity)?;
+    let (conf, json) = conf::build(lua, handler, entity)?;
+    let external = match (&handler.code, json) {
+        (Code::External { .. }, serde_json::Value::Object(config)) => {
+            let scope = PluginScope {
+                plugin_id: entity.id.to_string(),
+                route_id: id(&entity.route_id),
+                service_id: id(&entity.service_id),
+                consumer_id: id(&entity.consumer_id),
+                instance_name: entity.instance_name.clone(),
+                ws_id: None,
+                // Kong's node-wide counter; one per entity of this config.
+                seq: index as u64 + 1,
+            };
+            Some(InstanceConfig::new(&entity.name, &config, &scope))
+        }
+        _ => None,
+    };
     let (before, after) = conf::ordering(entity).map_err(|e| {
         vec![format!(
             "plugin {} ({}): ordering: {e}",
@@ -245,5 +285,6 @@ fn instance(
         consumer_group: id(&entity.consumer_group_id),
         before,
         after,
+        external,
     })
 }

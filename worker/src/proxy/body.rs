@@ -69,7 +69,16 @@ pub trait OnEnd {
 /// `proxy_read_timeout` semantics) and reports the end of the response for logging.
 /// Rewrites the body chunk by chunk (`body_filter`): gets each chunk and whether it is the last,
 /// returns what to send instead (possibly nothing).
-pub type Filter = Box<dyn FnMut(Bytes, bool) -> Bytes>;
+pub type Filter = Box<dyn FnMut(Bytes, bool) -> Filtered>;
+
+/// What a [`Filter`] made of a chunk: at once, or once a plugin server has answered.
+pub enum Filtered {
+    Now(Bytes),
+    Later(FilterWork),
+}
+
+/// A filter's work on one chunk, resolving to what to send.
+pub type FilterWork = Pin<Box<dyn Future<Output = Bytes>>>;
 
 pub struct ResponseBody {
     inner: Body,
@@ -80,6 +89,8 @@ pub struct ResponseBody {
     filter: Option<Filter>,
     /// The filter has seen the last chunk.
     filtered_eof: bool,
+    /// A chunk the filter is still working on, and whether it is the last.
+    pending: Option<(FilterWork, bool)>,
 }
 
 impl ResponseBody {
@@ -92,6 +103,7 @@ impl ResponseBody {
             on_end: Vec::new(),
             filter: None,
             filtered_eof: false,
+            pending: None,
         }
     }
 
@@ -117,14 +129,36 @@ impl ResponseBody {
         }
     }
 
-    /// Passes a data chunk through the filter, if any.
-    fn filtered(&mut self, data: Bytes, eof: bool) -> Bytes {
-        match &mut self.filter {
-            Some(filter) => {
-                self.filtered_eof |= eof;
-                filter(data, eof)
+    /// Counts what is sent and runs the end hooks after the last frame (or an error).
+    fn sending(
+        &mut self,
+        frame: Option<Result<Frame<Bytes>, BodyError>>,
+    ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
+        use http_body::Body as _;
+        match &frame {
+            Some(Ok(f)) => {
+                self.sent += f.data_ref().map_or(0, |d| d.len() as u64);
+                if self.is_end_stream() {
+                    self.finish();
+                }
             }
-            None => data,
+            _ => self.finish(),
+        }
+        Poll::Ready(frame)
+    }
+
+    /// Passes a data chunk through the filter, if any; `None` while the filter works on it.
+    fn filtered(&mut self, data: Bytes, eof: bool) -> Option<Bytes> {
+        let Some(filter) = &mut self.filter else {
+            return Some(data);
+        };
+        self.filtered_eof |= eof;
+        match filter(data, eof) {
+            Filtered::Now(data) => Some(data),
+            Filtered::Later(work) => {
+                self.pending = Some((work, eof));
+                None
+            }
         }
     }
 }
@@ -139,57 +173,63 @@ impl http_body::Body for ResponseBody {
     ) -> Poll<Option<Result<Frame<Bytes>, BodyError>>> {
         let this = self.get_mut();
         loop {
-            let frame = match Pin::new(&mut this.inner).poll_frame(cx) {
-                Poll::Ready(frame) => frame,
-                Poll::Pending => {
-                    let Some(timeout) = this.read_timeout else {
-                        return Poll::Pending;
-                    };
-                    let sleep = this
-                        .sleep
-                        .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
-                    ready!(sleep.as_mut().poll(cx));
-                    this.sleep = None;
-                    this.finish();
-                    return Poll::Ready(Some(Err(
-                        "upstream timed out reading the response body".into()
-                    )));
-                }
-            };
-            this.sleep = None;
-            let frame = match frame {
-                Some(Ok(frame)) => match frame.into_data() {
-                    Ok(data) => {
-                        let eof = this.inner.is_end_stream();
-                        let data = this.filtered(data, eof);
-                        if data.is_empty() && !eof {
-                            continue;
-                        }
-                        Some(Ok(Frame::data(data)))
-                    }
-                    Err(trailers) => Some(Ok(trailers)),
-                },
-                None if this.filter.is_some() && !this.filtered_eof => {
-                    let data = this.filtered(Bytes::new(), true);
-                    (!data.is_empty()).then(|| Ok(Frame::data(data)))
-                }
-                other => other,
-            };
-            match &frame {
-                Some(Ok(f)) => {
-                    this.sent += f.data_ref().map_or(0, |d| d.len() as u64);
-                    if this.is_end_stream() {
+            // A filtered chunk: what to send and whether it is the last.
+            let (data, eof) = if let Some((work, eof)) = &mut this.pending {
+                let data = ready!(work.as_mut().poll(cx));
+                let eof = *eof;
+                this.pending = None;
+                (data, eof)
+            } else {
+                let frame = match Pin::new(&mut this.inner).poll_frame(cx) {
+                    Poll::Ready(frame) => frame,
+                    Poll::Pending => {
+                        let Some(timeout) = this.read_timeout else {
+                            return Poll::Pending;
+                        };
+                        let sleep = this
+                            .sleep
+                            .get_or_insert_with(|| Box::pin(tokio::time::sleep(timeout)));
+                        ready!(sleep.as_mut().poll(cx));
+                        this.sleep = None;
                         this.finish();
+                        return Poll::Ready(Some(Err(
+                            "upstream timed out reading the response body".into(),
+                        )));
                     }
+                };
+                this.sleep = None;
+                match frame {
+                    Some(Ok(frame)) => match frame.into_data() {
+                        Ok(data) => {
+                            let eof = this.inner.is_end_stream();
+                            match this.filtered(data, eof) {
+                                Some(data) => (data, eof),
+                                None => continue,
+                            }
+                        }
+                        Err(trailers) => return this.sending(Some(Ok(trailers))),
+                    },
+                    None if this.filter.is_some() && !this.filtered_eof => {
+                        match this.filtered(Bytes::new(), true) {
+                            Some(data) => (data, true),
+                            None => continue,
+                        }
+                    }
+                    other => return this.sending(other),
                 }
-                _ => this.finish(),
+            };
+            if data.is_empty() && !eof {
+                continue;
             }
-            return Poll::Ready(frame);
+            let frame = (!data.is_empty()).then(|| Ok(Frame::data(data)));
+            return this.sending(frame);
         }
     }
 
     fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream() && (self.filter.is_none() || self.filtered_eof)
+        self.pending.is_none()
+            && self.inner.is_end_stream()
+            && (self.filter.is_none() || self.filtered_eof)
     }
 
     fn size_hint(&self) -> SizeHint {

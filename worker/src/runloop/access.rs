@@ -31,7 +31,7 @@ pub async fn run(gw: &Gateway, p: &Plugins, ctx: &Rc<RequestCtx>) -> Vec<usize> 
         if ctx.exited.get() || !p.handlers[h].has(Phase::Access) {
             continue;
         }
-        if !drive::run_async(p, ctx, Phase::Access, inst).await {
+        if !drive::run(p, ctx, Phase::Access, inst).await {
             unexpected_error(ctx);
         }
         if scope.consumer.as_deref() != ctx.consumer_id.borrow().as_deref() {

@@ -1,6 +1,7 @@
 //! The phases that run as the response leaves: `body_filter` on every chunk (with nginx's
 //! `ngx.arg` model, which `kong.response.get_raw_body`/`set_raw_body` build on) and `log` once
-//! the body is done, in its own task so it never delays the client.
+//! the body is done, in its own task so it never delays the client. Lua filters run in line;
+//! a chain with an external plugin's filter waits for its plugin server on each chunk.
 
 use std::rc::Rc;
 
@@ -9,7 +10,8 @@ use bytes::{Bytes, BytesMut};
 use super::ctx::RequestCtx;
 use super::{drive, Phase};
 use crate::gateway::Gateway;
-use crate::proxy::body::{OnEnd, ResponseBody};
+use crate::plugins::Code;
+use crate::proxy::body::{Filtered, OnEnd, ResponseBody};
 
 /// The chunk `body_filter` handlers see and replace: `ngx.arg[1]` and `ngx.arg[2]`.
 #[derive(Default)]
@@ -35,30 +37,46 @@ pub fn attach(
         .copied()
         .filter(|&i| plugins.filters_body(&[i]))
         .collect();
-    let mut body = body.on_end(Box::new(LogPhase {
+    let body = body.on_end(Box::new(LogPhase {
         gw: gw.clone(),
         ctx: ctx.clone(),
         instances,
     }));
-    if !filters.is_empty() {
-        let (gw, ctx) = (gw.clone(), ctx.clone());
-        body = body.with_filter(Box::new(move |chunk, eof| {
-            let plugins = gw.plugins.as_ref().expect("plugins present");
-            {
-                let mut arg = ctx.body_arg.borrow_mut();
-                if arg.ended {
-                    return Bytes::new();
-                }
-                arg.chunk = Some(chunk);
-                arg.eof = eof;
+    if filters.is_empty() {
+        return body;
+    }
+    let external = filters.iter().any(|&i| {
+        let h = plugins.instances[i].handler;
+        matches!(plugins.handlers[h].code, Code::External { .. })
+    });
+    let filters: Rc<[usize]> = filters.into();
+    let (gw, ctx) = (gw.clone(), ctx.clone());
+    body.with_filter(Box::new(move |chunk, eof| {
+        {
+            let mut arg = ctx.body_arg.borrow_mut();
+            if arg.ended {
+                return Filtered::Now(Bytes::new());
             }
-            for &i in &filters {
+            arg.chunk = Some(chunk);
+            arg.eof = eof;
+        }
+        let take = |ctx: &RequestCtx| ctx.body_arg.borrow_mut().chunk.take().unwrap_or_default();
+        if !external {
+            let plugins = gw.plugins.as_ref().expect("plugins present");
+            for &i in filters.iter() {
                 drive::run_sync(plugins, &ctx, Phase::BodyFilter, i);
             }
-            ctx.body_arg.borrow_mut().chunk.take().unwrap_or_default()
-        }));
-    }
-    body
+            return Filtered::Now(take(&ctx));
+        }
+        let (gw, ctx, filters) = (gw.clone(), ctx.clone(), filters.clone());
+        Filtered::Later(Box::pin(async move {
+            let plugins = gw.plugins.as_ref().expect("plugins present");
+            for &i in filters.iter() {
+                drive::run(plugins, &ctx, Phase::BodyFilter, i).await;
+            }
+            take(&ctx)
+        }))
+    }))
 }
 
 struct LogPhase {
@@ -75,7 +93,7 @@ impl OnEnd for LogPhase {
                 return;
             };
             for &i in &self.instances {
-                drive::run_sync(plugins, &self.ctx, Phase::Log, i);
+                drive::run(plugins, &self.ctx, Phase::Log, i).await;
             }
         });
     }

@@ -6,7 +6,7 @@
 mod access;
 pub mod ctx;
 mod downstream;
-mod drive;
+pub(crate) mod drive;
 mod phase;
 
 use std::rc::Rc;
@@ -45,7 +45,7 @@ pub async fn handle(
             if ctx.exited.get() {
                 break;
             }
-            if !drive::run_async(p, &ctx, Phase::Rewrite, i).await {
+            if !drive::run(p, &ctx, Phase::Rewrite, i).await {
                 unexpected_error(&ctx);
             }
         }
@@ -83,7 +83,7 @@ pub async fn handle(
         }
         _ => resp,
     };
-    let mut resp = header_filter(&gw, plugins, &ctx, &downstream, resp);
+    let mut resp = header_filter(&gw, plugins, &ctx, &downstream, resp).await;
     fix_content_length(
         &mut resp,
         plugins.is_some_and(|p| p.filters_body(&downstream)),
@@ -186,7 +186,7 @@ async fn response_phase(
         if ctx.exited.get() {
             break;
         }
-        if !drive::run_async(p, ctx, Phase::Response, i).await {
+        if !drive::run(p, ctx, Phase::Response, i).await {
             unexpected_error(ctx);
         }
     }
@@ -198,7 +198,7 @@ async fn response_phase(
 
 /// The `header_filter` phase, and the headers the gateway adds (`Server` on its own responses,
 /// `Connection: close` while draining).
-fn header_filter(
+async fn header_filter(
     gw: &Gateway,
     plugins: Option<&Plugins>,
     ctx: &Rc<RequestCtx>,
@@ -208,7 +208,7 @@ fn header_filter(
     ctx.take_response_head(&mut resp);
     if let Some(p) = plugins {
         for &i in downstream {
-            drive::run_sync(p, ctx, Phase::HeaderFilter, i);
+            drive::run(p, ctx, Phase::HeaderFilter, i).await;
         }
     }
     let mut resp = ctx.give_response_head(resp);

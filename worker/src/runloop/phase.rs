@@ -44,6 +44,11 @@ impl Phase {
         }
     }
 
+    /// Whether a Lua handler may yield in this phase (nginx runs the others to completion).
+    pub fn may_yield(self) -> bool {
+        matches!(self, Phase::Rewrite | Phase::Access | Phase::Response)
+    }
+
     pub fn bit(self) -> u32 {
         self as u32
     }

@@ -1,0 +1,100 @@
+//! The gateway's answer to an external plugin's PDK call: the method is looked up by its Kong name
+//! (Kong's overrides in `api.lua` first, then the `kong` table, segment by segment), called with
+//! the request current, and its first result sent back (Kong 3.x keeps only the first).
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use mlua::{Function, Lua, MultiValue, Table, Value as LuaValue};
+use rmpv::Value;
+use sluice_pluginserver::{PdkDispatch, PdkFuture, PdkReply};
+
+use super::convert::{from_lua, to_lua};
+use crate::runloop::drive;
+use crate::runloop::RequestCtx;
+
+/// The PDK as external plugins reach it, for one worker's Lua VM.
+pub struct Api {
+    lua: Lua,
+    /// Kong's `exposed_api` overrides, by full method name.
+    overrides: Table,
+    /// Functions already looked up, by method name.
+    cache: RefCell<HashMap<String, Function>>,
+}
+
+impl Api {
+    pub fn new(lua: &Lua) -> mlua::Result<Api> {
+        let overrides = lua
+            .load(include_str!("api.lua"))
+            .set_name("=plugin_servers/api.lua")
+            .eval()?;
+        Ok(Api {
+            lua: lua.clone(),
+            overrides,
+            cache: RefCell::default(),
+        })
+    }
+
+    /// Answers the PDK calls of one event of `ctx`'s request.
+    pub fn dispatch<'a>(&'a self, ctx: &'a Rc<RequestCtx>) -> Dispatch<'a> {
+        Dispatch { api: self, ctx }
+    }
+
+    /// The function a method name designates, if any.
+    fn function(&self, method: &str) -> Option<Function> {
+        if let Some(f) = self.cache.borrow().get(method) {
+            return Some(f.clone());
+        }
+        let f = match self.overrides.raw_get::<LuaValue>(method) {
+            Ok(LuaValue::Function(f)) => f,
+            _ => self.walk(method)?,
+        };
+        self.cache.borrow_mut().insert(method.to_owned(), f.clone());
+        Some(f)
+    }
+
+    /// `kong.a.b` → `kong["a"]["b"]`, through metatables (as Kong's `index_table`).
+    fn walk(&self, method: &str) -> Option<Function> {
+        let mut segments = method.split('.');
+        if segments.next() != Some("kong") {
+            return None;
+        }
+        let mut value: LuaValue = self.lua.globals().get("kong").ok()?;
+        for segment in segments {
+            let LuaValue::Table(t) = value else {
+                return None;
+            };
+            value = t.get(segment).ok()?;
+        }
+        match value {
+            LuaValue::Function(f) => Some(f),
+            _ => None,
+        }
+    }
+}
+
+pub struct Dispatch<'a> {
+    api: &'a Api,
+    ctx: &'a Rc<RequestCtx>,
+}
+
+impl PdkDispatch for Dispatch<'_> {
+    fn call<'a>(&'a mut self, method: &'a str, args: Vec<Value>) -> PdkFuture<'a> {
+        Box::pin(async move {
+            let Some(f) = self.api.function(method) else {
+                return PdkReply::Raise(format!("no PDK function named {method}"));
+            };
+            let args: mlua::Result<MultiValue> =
+                args.iter().map(|a| to_lua(&self.api.lua, a)).collect();
+            let call = match args {
+                Ok(args) => f.call_async::<MultiValue>(args),
+                Err(e) => return PdkReply::Raise(e.to_string()),
+            };
+            match drive::driven(self.ctx, call).await {
+                Ok(values) => PdkReply::Value(values.front().map_or(Value::Nil, from_lua)),
+                Err(e) => PdkReply::Raise(e.to_string()),
+            }
+        })
+    }
+}
