@@ -105,7 +105,7 @@ impl Master {
         let mut groups = Vec::new();
         listen::reconcile(&mut groups, &listen_addrs(config), slots).map_err(|e| e.to_string())?;
         let zones = ZoneSet::create(&zone_specs(config)).map_err(|e| e.to_string())?;
-        let mut sidecars = Sidecars::default();
+        let mut sidecars = Sidecars::new(prefix.clone());
         sidecars.reconcile(&config.node.pluginservers);
         let mut master = Master {
             load,

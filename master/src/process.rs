@@ -59,10 +59,10 @@ fn thread_count() -> usize {
     std::fs::read_dir("/proc/self/task").map_or(1, |d| d.count())
 }
 
-/// Starts a plugin-server sidecar as Kong does (`/bin/sh -c "exec <cmd>"`), stdin on
+/// Starts a plugin-server sidecar as Kong does (`/bin/sh -c "exec <cmd>"`) in `dir`, stdin on
 /// `/dev/null`, stdout and stderr into `output`. It gets `SIGTERM` if the master dies, so a
 /// killed master leaves no orphan holding the socket.
-pub fn spawn_sidecar(cmd: &str, output: OwnedFd) -> io::Result<Pid> {
+pub fn spawn_sidecar(cmd: &str, dir: &std::path::Path, output: OwnedFd) -> io::Result<Pid> {
     use std::os::unix::process::CommandExt;
     use std::process::{Command, Stdio};
 
@@ -70,6 +70,7 @@ pub fn spawn_sidecar(cmd: &str, output: OwnedFd) -> io::Result<Pid> {
     command
         .arg("-c")
         .arg(format!("exec {cmd}"))
+        .current_dir(dir)
         .stdin(Stdio::null())
         .stdout(Stdio::from(output.try_clone()?))
         .stderr(Stdio::from(output));

@@ -2,11 +2,14 @@
 //! worker 0 does: started before the workers, their output copied to the error log line by line,
 //! restarted with backoff when they die (except on exit code 127, "command not found", as
 //! Kong), kept across reloads while their settings are unchanged, and stopped after the workers.
+//! They run in the prefix directory, so relative paths in a start command (`-kong-prefix .`)
+//! resolve as relative socket paths do.
 
 use std::fs::File;
 use std::io::{ErrorKind, Read};
 use std::os::fd::{AsFd, BorrowedFd};
 use std::os::unix::net::UnixStream;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use nix::fcntl::{fcntl, FcntlArg, OFlag};
@@ -44,12 +47,20 @@ struct Sidecar {
     retiring: bool,
 }
 
-#[derive(Default)]
 pub struct Sidecars {
+    /// The working directory of every sidecar.
+    prefix: PathBuf,
     list: Vec<Sidecar>,
 }
 
 impl Sidecars {
+    pub fn new(prefix: PathBuf) -> Sidecars {
+        Sidecars {
+            prefix,
+            list: Vec::new(),
+        }
+    }
+
     /// Starts the sidecars of `servers` that are not running yet with the same settings, and
     /// retires those no longer configured. Waits (bounded) until every new one listens.
     pub fn reconcile(&mut self, servers: &[PluginServer]) {
@@ -87,7 +98,7 @@ impl Sidecars {
             };
             // A socket left by a previous run would make the server fail to bind.
             let _ = std::fs::remove_file(&server.socket);
-            sidecar.start();
+            sidecar.start(&self.prefix);
             started.push(server.socket.clone());
             self.list.push(sidecar);
         }
@@ -155,7 +166,7 @@ impl Sidecars {
         for s in &mut self.list {
             if s.restart_at.is_some_and(|t| t <= now) {
                 s.restart_at = None;
-                s.start();
+                s.start(&self.prefix);
             }
         }
     }
@@ -211,7 +222,7 @@ impl Sidecars {
 }
 
 impl Sidecar {
-    fn start(&mut self) {
+    fn start(&mut self, dir: &Path) {
         let pipe = nix::unistd::pipe2(OFlag::O_CLOEXEC).and_then(|(r, w)| {
             fcntl(&r, FcntlArg::F_SETFL(OFlag::O_NONBLOCK))?;
             Ok((r, w))
@@ -225,7 +236,7 @@ impl Sidecar {
             }
         };
         self.started = Instant::now();
-        match process::spawn_sidecar(&self.cmd, write) {
+        match process::spawn_sidecar(&self.cmd, dir, write) {
             Ok(pid) => {
                 sluice_log::notice!(
                     "started plugin server {} (pid {pid}): {}",

@@ -2,6 +2,7 @@
 //! One test binary (linking is slow); each module is one area of behaviour.
 
 mod common;
+mod external_plugins;
 mod lua_plugins;
 mod process;
 mod proxy;
