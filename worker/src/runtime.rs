@@ -116,6 +116,9 @@ async fn serve(init: WorkerInit<'_>) -> i32 {
     drain(&gw, &life, &mut term, &mut int).await
 }
 
+/// How long a retiring worker waits for plugin servers to close its instances.
+const CLOSE_INSTANCES_TIMEOUT: Duration = Duration::from_secs(2);
+
 /// Graceful stop: stop accepting, let keep-alive clients learn to go elsewhere, finish what is in
 /// flight within the drain timeout. A `TERM`/`INT` during the drain makes it fast.
 async fn drain(
@@ -139,8 +142,20 @@ async fn drain(
         _ = tokio::time::sleep(gw.settings.drain_timeout) => {
             sluice_log::warn!("worker {} drain timeout: closing {} connections", gw.worker_id, life.open_connections());
         }
-        _ = term.recv() => {}
-        _ = int.recv() => {}
+        _ = term.recv() => return 0,
+        _ = int.recv() => return 0,
+    }
+    if let Some(plugins) = &gw.plugins {
+        let closing = plugins.close_instances();
+        if tokio::time::timeout(CLOSE_INSTANCES_TIMEOUT, closing)
+            .await
+            .is_err()
+        {
+            sluice_log::warn!(
+                "worker {}: plugin servers did not close instances in time",
+                gw.worker_id
+            );
+        }
     }
     0
 }

@@ -205,6 +205,24 @@ impl Plugins {
         self.instances.is_empty()
     }
 
+    /// Closes the instances this worker started on plugin servers (a retiring worker's
+    /// configs are dropped, as Kong closes instances a reload drops). Errors are logged.
+    pub async fn close_instances(&self) {
+        let mut clients: Vec<&Rc<Client>> = Vec::new();
+        for h in &self.handlers {
+            if let Code::External { client, .. } = &h.code {
+                if !clients.iter().any(|c| Rc::ptr_eq(c, client)) {
+                    clients.push(client);
+                }
+            }
+        }
+        for client in clients {
+            if let Err(e) = client.close_instances(&|_| false).await {
+                sluice_log::warn!("closing plugin instances: {e}");
+            }
+        }
+    }
+
     /// Runs every handler's `init_worker`, then `configure` with the handler's active confs, as
     /// Kong does after a worker starts. Errors are logged, never fatal.
     pub fn init_worker(&self) {
