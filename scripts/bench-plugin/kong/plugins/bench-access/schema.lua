@@ -1,0 +1,1 @@
+return { name = "bench-access", fields = { { config = { type = "record", fields = {} } } } }
