@@ -5,9 +5,10 @@
 use mlua::{Lua, Result, Table};
 
 /// `(module name, source)`; `resty.lrucache.pureffi` shares the `resty.lrucache` source.
-const MODULES: [(&str, &str); 14] = [
+const MODULES: [(&str, &str); 15] = [
     ("kong.meta", include_str!("modules/kong_meta.lua")),
     ("kong.constants", include_str!("modules/kong_constants.lua")),
+    ("kong.cache", include_str!("modules/kong_cache.lua")),
     (
         "kong.vendor.classic",
         include_str!("modules/kong_vendor_classic.lua"),

@@ -269,3 +269,92 @@ fn utils_aggregates_the_tools() {
         "##,
     );
 }
+
+#[test]
+fn kong_cache_levels_negative_entries_errors_and_invalidation_across_workers() {
+    use std::sync::Arc;
+
+    use sluice_shdict::Zone;
+
+    use crate::testing::{eval, vm_with};
+    use crate::VmOptions;
+
+    let zones = vec![
+        Arc::new(Zone::create("kong_db_cache", 64 * 1024).unwrap()),
+        Arc::new(Zone::create("kong_db_cache_miss", 16 * 1024).unwrap()),
+    ];
+    let worker = || {
+        vm_with(VmOptions {
+            shared_dicts: zones.clone(),
+            ..VmOptions::default()
+        })
+    };
+    let (a, b) = (worker(), worker());
+    run(
+        &a,
+        r#"
+        calls = 0
+        function load(x) calls = calls + 1 return { id = x } end
+        local v, err, hit = kong.cache:get("k", nil, load, "a")
+        assert(v.id == "a" and err == nil and hit == 3 and calls == 1)
+        v, err, hit = kong.cache:get("k", nil, load, "a")
+        assert(v.id == "a" and hit == 1 and calls == 1)
+
+        local none, _, lvl = kong.cache:get("none", nil, function() return nil end)
+        assert(none == nil and lvl == 3)
+        none, _, lvl = kong.cache:get("none", nil, function() error("not called") end)
+        assert(none == nil and lvl == 1)
+
+        local v, err = kong.cache:get("down", nil, function() return nil, "db down" end)
+        assert(v == nil and err == "failed to get from node cache: db down")
+        v, err = kong.cache:get("boom", nil, function() error("kaput") end)
+        assert(v == nil and err:find("callback threw an error: .*kaput"), err)
+        assert(not pcall(kong.cache.get, kong.cache, 42))
+        assert(kong.cache:get("absent") == nil)
+
+        local ttl, perr, pv = kong.cache:probe("k")
+        assert(ttl == 0 and perr == nil and pv.id == "a")
+        assert(kong.cache:probe("absent") == nil)
+
+        local ttl_v = kong.cache:get("short", { ttl = 30 }, function() return "s" end)
+        local left = kong.cache:probe("short")
+        assert(ttl_v == "s" and left > 0 and left <= 30, left)
+
+        local res = kong.cache:get_bulk({ "k", nil, load, "x", "n1", nil, load, "n1", n = 2 })
+        assert(res.n == 2 and res[1].id == "a" and res[3] == 1 and res[4].id == "n1" and res[6] == 3)
+        "#,
+    );
+    run(
+        &b,
+        r#"
+        local v, err, hit = kong.cache:get("k", nil, function() error("not called") end)
+        assert(v.id == "a" and hit == 2, hit)
+        kong.cache:invalidate("k")
+        "#,
+    );
+    let hit: i64 = eval(
+        &a,
+        r#"return select(3, kong.cache:get("k", nil, load, "b"))"#,
+    );
+    assert_eq!(
+        hit, 3,
+        "worker a dropped its level 1 after b's invalidation"
+    );
+    run(
+        &b,
+        r#"
+        assert(kong.cache:get("k").id == "b")
+        kong.cache:purge()
+        assert(kong.cache:probe("k") == nil)
+        assert(kong.core_cache == nil, "no kong_core_db_cache dict in this VM")
+        "#,
+    );
+    let after_purge: i64 = eval(
+        &a,
+        r#"return select(3, kong.cache:get("k", nil, load, "c"))"#,
+    );
+    assert_eq!(
+        after_purge, 3,
+        "a purge anywhere empties every worker's level 1"
+    );
+}
