@@ -440,3 +440,18 @@ services:
         "kong.response.exit in access skips the upstream"
     );
 }
+
+#[test]
+fn a_graceful_stop_fires_pending_timers_prematurely() {
+    let up = Upstream::start("up");
+    let mut sluice = Sluice::start(&global_plugin(&up, "timers"), &node("timers"));
+    let resp = get(&sluice.url("/"));
+    assert_eq!(resp.headers()["x-pending-timers"], "1");
+    sluice.signal(nix::sys::signal::Signal::SIGQUIT);
+    assert_eq!(sluice.wait_exit(LONG), 0);
+    let fired = sluice
+        .error_log()
+        .matches("timer t1 premature=true exiting=true new timer: nil process exiting")
+        .count();
+    assert_eq!(fired, 2, "once per worker:\n{}", sluice.error_log());
+}

@@ -129,13 +129,21 @@ async fn drain(
 ) -> i32 {
     sluice_log::info!("worker {} gracefully shutting down", gw.worker_id);
     life.set(Phase::Draining);
-    let finished = async {
+    if let Some(plugins) = &gw.plugins {
+        crate::pdk::stop_timers(&plugins.lua);
+    }
+    let connections = async {
         tokio::select! {
             _ = life.closed() => return,
             _ = tokio::time::sleep(KEEPALIVE_GRACE) => {}
         }
         life.set(Phase::Closing);
         life.closed().await;
+    };
+    // Premature timers get to finish too, within the same drain timeout.
+    let finished = async {
+        connections.await;
+        crate::pdk::timers_idle().await;
     };
     tokio::select! {
         _ = finished => {}

@@ -15,6 +15,7 @@ mod response;
 mod router;
 mod serialize;
 mod service;
+mod timer;
 
 use std::rc::Rc;
 
@@ -25,6 +26,7 @@ use crate::runloop::{Phases, RequestCtx};
 
 pub use nginx::worker_started;
 use node::NodeInfo;
+pub use timer::{idle as timers_idle, shutdown as stop_timers};
 
 /// Installs the PDK into `kong` and the request-scoped parts of `ngx`. Must run before any
 /// plugin module is loaded: plugins capture PDK functions when they are required.

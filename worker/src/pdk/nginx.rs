@@ -1,11 +1,11 @@
 //! The request-scoped parts of `ngx` that plugins use directly: `ngx.var`, `ngx.req`, `ngx.arg`,
-//! `ngx.header`, `ngx.exit`, `ngx.sleep`, `ngx.timer` and `ngx.get_phase`.
+//! `ngx.header`, `ngx.exit`, `ngx.sleep` and `ngx.get_phase` (`ngx.timer` is [`super::timer`]).
 
 use std::cell::Cell;
 use std::time::Duration;
 
 use http::StatusCode;
-use mlua::{Function, Lua, MultiValue, Table, Value};
+use mlua::{Function, Lua, Table, Value};
 
 use super::phases::{BODY_FILTER, REQUEST, REQUEST_BODY, REWRITE_ACCESS};
 use super::{def, headers, namespace, request_in};
@@ -69,7 +69,7 @@ pub fn install(lua: &Lua, ngx: &Table) -> mlua::Result<()> {
     install_var(lua, ngx)?;
     install_req(lua, ngx)?;
     install_arg(lua, ngx)?;
-    install_timer(lua, ngx)
+    super::timer::install(lua, ngx)
 }
 
 /// `ngx.var.NAME`: nginx's variables that plugins read, computed from the request.
@@ -359,57 +359,4 @@ fn proxy_table(lua: &Lua, index: Function, newindex: Function) -> mlua::Result<T
     mt.set("__newindex", newindex)?;
     t.set_metatable(Some(mt))?;
     Ok(t)
-}
-
-/// `ngx.timer.at` and `ngx.timer.every`: callbacks run as coroutines on the worker's runtime,
-/// with `premature` (false) first, as OpenResty calls them.
-fn install_timer(lua: &Lua, ngx: &Table) -> mlua::Result<()> {
-    let timer = namespace(lua, ngx, "timer")?;
-    def(
-        lua,
-        &timer,
-        "at",
-        |_, (delay, f, args): (f64, Function, MultiValue)| {
-            spawn_timer(delay, f, args, false)?;
-            Ok(true)
-        },
-    )?;
-    def(
-        lua,
-        &timer,
-        "every",
-        |_, (interval, f, args): (f64, Function, MultiValue)| {
-            if interval <= 0.0 {
-                return Err(mlua::Error::runtime(
-                    "bad argument #1 to 'every' (interval must be positive)",
-                ));
-            }
-            spawn_timer(interval, f, args, true)?;
-            Ok(true)
-        },
-    )?;
-    def(lua, &timer, "running_count", |_, ()| Ok(0))?;
-    def(lua, &timer, "pending_count", |_, ()| Ok(0))?;
-    Ok(())
-}
-
-fn spawn_timer(delay: f64, f: Function, args: MultiValue, repeat: bool) -> mlua::Result<()> {
-    if !(0.0..=31_536_000.0).contains(&delay) {
-        return Err(mlua::Error::runtime("bad argument #1 (invalid delay)"));
-    }
-    let delay = Duration::from_secs_f64(delay);
-    tokio::task::spawn_local(async move {
-        loop {
-            tokio::time::sleep(delay).await;
-            let mut call_args = vec![Value::Boolean(false)];
-            call_args.extend(args.iter().cloned());
-            if let Err(e) = f.call_async::<()>(MultiValue::from_vec(call_args)).await {
-                sluice_log::error!("timer callback failed: {e}");
-            }
-            if !repeat {
-                return;
-            }
-        }
-    });
-    Ok(())
 }
