@@ -455,3 +455,36 @@ fn a_graceful_stop_fires_pending_timers_prematurely() {
         .count();
     assert_eq!(fired, 2, "once per worker:\n{}", sluice.error_log());
 }
+
+#[test]
+fn get_body_decodes_json_forms_and_multipart() {
+    let up = Upstream::start("up");
+    let sluice = Sluice::start(&global_plugin(&up, "get-body"), &node("get-body"));
+    let post = |content_type: &str, body: &'static [u8]| -> serde_json::Value {
+        client()
+            .post(sluice.url("/"))
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .unwrap()
+            .json()
+            .unwrap()
+    };
+    let json = post("application/json", br#"{"a":[1,2]}"#);
+    assert_eq!(json["body"]["a"][1], 2);
+    assert_eq!(json["mime"], "application/json");
+    let form = post("application/x-www-form-urlencoded", b"a=1&b=x%20y");
+    assert_eq!(form["body"]["b"], "x y");
+    let multipart = post(
+        "multipart/form-data; boundary=B0und",
+        b"--B0und\r\nContent-Disposition: form-data; name=\"title\"\r\n\r\nhello\r\n\
+          --B0und\r\nContent-Disposition: form-data; name=\"f\"; filename=\"a.txt\"\r\n\
+          Content-Type: text/plain\r\n\r\nfile\r\nbody\r\n--B0und--\r\n",
+    );
+    assert_eq!(multipart["mime"], "multipart/form-data");
+    assert_eq!(multipart["body"]["title"], "hello");
+    assert_eq!(multipart["body"]["f"], "file\r\nbody");
+    let other = post("text/plain", b"x");
+    assert_eq!(other["err"], "unsupported content type 'text/plain'");
+    assert!(other["body"].is_null());
+}

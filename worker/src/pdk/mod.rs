@@ -8,6 +8,7 @@ mod client;
 mod ctx;
 mod headers;
 mod log;
+mod multipart;
 mod nginx;
 mod node;
 mod request;

@@ -285,6 +285,13 @@ fn decode_body(
             mime_value,
         ));
     }
+    if mime == "multipart/form-data" {
+        let form = lua.create_table()?;
+        for (name, value) in super::multipart::parts(content_type, body) {
+            form.raw_set(name, lua.create_string(value)?)?;
+        }
+        return Ok((Value::Table(form), Value::Nil, mime_value));
+    }
     if mime.is_empty() {
         return err("missing content type");
     }
