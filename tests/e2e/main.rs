@@ -3,6 +3,7 @@
 
 mod common;
 mod lua_plugins;
+mod plugin_peers;
 mod process;
 mod proxy;
 mod routing;
