@@ -8,6 +8,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use nix::sys::signal::Signal;
+use nix::unistd::Pid;
+
 use crate::common::http::{client, echo, Response};
 use crate::common::upstream::Upstream;
 use crate::common::{wait_for, Sluice};
@@ -183,13 +186,11 @@ fn python_shared_server_runs_two_plugins() {
     assert_eq!(e["headers"]["x-py-tally-method"], "GET", "rewrite phase");
 }
 
-#[test]
-fn python_plugin_runs_as_its_own_dedicated_server() {
-    let up = Upstream::start("up");
+/// Starts the gateway with `py-greet.py` run as its own dedicated server.
+fn with_dedicated_python(yml: &str) -> Sluice {
     let plugin = fixtures().join("python/py-greet.py");
     let python = python_venv("python");
-    let yml = declarative(&up, "from_py", &["py-greet"]);
-    let sluice = Sluice::start_with(&yml, |prefix| {
+    Sluice::start_with(yml, |prefix| {
         // Kong's CI names the socket like Kong's default, <prefix>/<server name>.socket.
         let start = format!(
             "{} {} --socket-name py-greet.socket -p {}",
@@ -199,7 +200,13 @@ fn python_plugin_runs_as_its_own_dedicated_server() {
         );
         let query = format!("{} {} --dump", python.display(), plugin.display());
         node_conf("py-greet", "py-greet", None, &start, &query)
-    });
+    })
+}
+
+#[test]
+fn python_plugin_runs_as_its_own_dedicated_server() {
+    let up = Upstream::start("up");
+    let sluice = with_dedicated_python(&declarative(&up, "from_py", &["py-greet"]));
     assert_greets(&sluice, &up, "py-greet", "py-greet says no");
 }
 
@@ -215,4 +222,55 @@ fn javascript_server_runs_a_plugin() {
     let body = r#"{"message":"js-greet says no"}"#;
     let headers = assert_greets(&sluice, &up, "js-greet", body);
     assert_eq!(headers["x-js-upstream"], "200 from up", "response phase");
+}
+
+/// The pid of the plugin server `name`, from the master's "started" line.
+fn sidecar_pid(sluice: &Sluice, name: &str) -> Pid {
+    let log = sluice.error_log();
+    let marker = format!("started plugin server {name} (pid ");
+    let at = log.find(&marker).expect("no sidecar started") + marker.len();
+    let pid = log[at..].split(')').next().unwrap().parse().unwrap();
+    Pid::from_raw(pid)
+}
+
+/// Gone, or a zombie nobody reaps (an orphan's new parent may not).
+fn exited(pid: Pid) -> bool {
+    std::fs::read_to_string(format!("/proc/{pid}/stat")).map_or(true, |stat| {
+        stat.rsplit(')')
+            .next()
+            .unwrap()
+            .trim_start()
+            .starts_with('Z')
+    })
+}
+
+/// Signals a gateway running the dedicated Python server with `signal` and waits for the
+/// master's exit; returns the gateway and the server's pid. Python's server keeps the signal
+/// mask it starts with, so it stops only if the master starts it with none blocked.
+fn signal_python_gateway(signal: Signal) -> (Sluice, Pid) {
+    let up = Upstream::start("up");
+    let mut sluice = with_dedicated_python(&declarative(&up, "from_py", &["py-greet"]));
+    let server = sidecar_pid(&sluice, "py-greet");
+    sluice.signal(signal);
+    sluice.wait_exit(LONG);
+    (sluice, server)
+}
+
+#[test]
+fn python_server_stops_on_the_gateway_stop() {
+    let (sluice, server) = signal_python_gateway(Signal::SIGTERM);
+    assert!(exited(server), "the master waited for its sidecar");
+    assert!(
+        !sluice.error_log().contains("did not exit in time"),
+        "SIGTERM was enough:\n{}",
+        sluice.error_log()
+    );
+}
+
+#[test]
+fn python_server_exits_when_the_master_is_killed() {
+    let (_sluice, server) = signal_python_gateway(Signal::SIGKILL);
+    wait_for("the orphaned plugin server to exit", LONG, || {
+        exited(server)
+    });
 }
