@@ -62,7 +62,13 @@ fn thread_count() -> usize {
 /// Starts a plugin-server sidecar as Kong does (`/bin/sh -c "exec <cmd>"`) in `dir`, stdin on
 /// `/dev/null`, stdout and stderr into `output`. It gets `SIGTERM` if the master dies, so a
 /// killed master leaves no orphan holding the socket.
+///
+/// It starts with no signal blocked: the master blocks the signals it reads from its signalfd,
+/// and a blocked mask survives exec. Servers that keep the mask they are given (Python's
+/// kong-pdk does; Node resets it) would otherwise leave `SIGTERM` pending forever, so stopping
+/// them needed `SIGKILL` and a killed master left them running.
 pub fn spawn_sidecar(cmd: &str, dir: &std::path::Path, output: OwnedFd) -> io::Result<Pid> {
+    use nix::sys::signal::{sigprocmask, SigSet, SigmaskHow, Signal};
     use std::os::unix::process::CommandExt;
     use std::process::{Command, Stdio};
 
@@ -74,14 +80,39 @@ pub fn spawn_sidecar(cmd: &str, dir: &std::path::Path, output: OwnedFd) -> io::R
         .stdin(Stdio::null())
         .stdout(Stdio::from(output.try_clone()?))
         .stderr(Stdio::from(output));
-    // SAFETY: the closure runs in the forked child before exec and only calls prctl(2), which
-    // allocates nothing and takes no lock.
+    // SAFETY: the closure runs in the forked child before exec and only calls sigprocmask(2)
+    // and prctl(2), which allocate nothing and take no lock.
     unsafe {
         command.pre_exec(|| {
-            nix::sys::prctl::set_pdeathsig(nix::sys::signal::Signal::SIGTERM)
-                .map_err(io::Error::from)
+            sigprocmask(SigmaskHow::SIG_SETMASK, Some(&SigSet::empty()), None)?;
+            nix::sys::prctl::set_pdeathsig(Signal::SIGTERM).map_err(io::Error::from)
         });
     }
     let child = command.spawn()?;
     Ok(Pid::from_raw(child.id() as i32))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use nix::sys::signal::{SigSet, Signal};
+    use nix::sys::wait::waitpid;
+    use std::io::Read;
+    use std::path::Path;
+
+    #[test]
+    fn sidecars_start_with_no_signal_blocked() {
+        // As the master does before it starts sidecars (the mask is this test thread's).
+        let mut blocked = SigSet::empty();
+        blocked.add(Signal::SIGTERM);
+        blocked.thread_block().unwrap();
+        let (read, write) = nix::unistd::pipe().unwrap();
+        let pid = spawn_sidecar("grep SigBlk /proc/self/status", Path::new("/"), write);
+        blocked.thread_unblock().unwrap();
+        let pid = pid.unwrap();
+        let mut out = String::new();
+        std::fs::File::from(read).read_to_string(&mut out).unwrap();
+        waitpid(pid, None).unwrap();
+        assert_eq!(out.trim(), "SigBlk:\t0000000000000000");
+    }
 }

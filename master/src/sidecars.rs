@@ -277,20 +277,15 @@ impl Sidecar {
             }
         };
         let pid = self.pid.map_or(0, Pid::as_raw);
-        let mut lines = self.partial.split(|&b| b == b'\n').peekable();
-        let mut rest = Vec::new();
-        while let Some(line) = lines.next() {
-            if lines.peek().is_none() && !eof {
-                rest = line.to_vec();
-                break;
-            }
-            if !line.is_empty() {
-                sluice_log::notice!(
-                    "[{}:{pid}] {}",
-                    self.server.name,
-                    String::from_utf8_lossy(line).trim_end()
-                );
-            }
+        let mut lines: Vec<&[u8]> = self.partial.split(|&b| b == b'\n').collect();
+        // Without EOF the last piece is an incomplete line, kept for the next read.
+        let rest = if eof {
+            Vec::new()
+        } else {
+            lines.pop().unwrap_or_default().to_vec()
+        };
+        for line in printable(lines) {
+            sluice_log::notice!("[{}:{pid}] {line}", self.server.name);
         }
         self.partial = rest;
         if eof {
@@ -299,7 +294,70 @@ impl Sidecar {
     }
 }
 
+/// Moves the cursor one line up, at the start of a line that redraws the one before.
+const CURSOR_UP: &[u8] = b"\x1b[1A";
+
+/// Complete output lines as plain text for the error log, blank ones left out. Terminal escape
+/// sequences and control characters are dropped, and a line that starts by moving the cursor
+/// up replaces the line before it when both came in together: Kong's JS server logs through a
+/// library that draws each line several times over that way.
+fn printable<'a>(lines: impl IntoIterator<Item = &'a [u8]>) -> Vec<String> {
+    let mut out: Vec<String> = Vec::new();
+    for line in lines {
+        if line.starts_with(CURSOR_UP) {
+            out.pop();
+        }
+        out.push(plain(line));
+    }
+    out.retain(|l| !l.is_empty());
+    out
+}
+
+/// `line` without escape sequences (`ESC [ ... final`, or `ESC` and one character), control
+/// characters but tabs, and trailing white space.
+fn plain(line: &[u8]) -> String {
+    let text = String::from_utf8_lossy(line);
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars();
+    while let Some(c) = chars.next() {
+        if c == '\x1b' {
+            if chars.next() == Some('[') {
+                chars.find(|c| ('@'..='~').contains(c));
+            }
+        } else if c == '\t' || !c.is_control() {
+            out.push(c);
+        }
+    }
+    out.truncate(out.trim_end().len());
+    out
+}
+
 /// Whether a running sidecar still matches a server's settings.
 fn same(a: &PluginServer, b: &PluginServer) -> bool {
     a.name == b.name && a.socket == b.socket && a.start_cmd == b.start_cmd
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn output_lines_are_plain_text() {
+        let lines: [&[u8]; 3] = [b"plain\tline  ", b"", b"\x1b[31mred\x1b[0m \x07bell\r"];
+        assert_eq!(printable(lines), ["plain\tline", "red bell"]);
+    }
+
+    #[test]
+    fn redrawn_lines_collapse_into_the_last_drawing() {
+        // What kong-js-pluginserver 0.6.0 (node-color-log) writes for one message.
+        let out: &[u8] = b"2026-11-23T12:17:39.511Z \x1b[0m\n\x1b[1A\x1b[K\n\
+            \x1b[1A2026-11-23T12:17:39.511Z \x1b[0m\x1b[42m\x1b[30m[INFO]\x1b[0m\n\x1b[1A\x1b[K\n\
+            \x1b[1A2026-11-23T12:17:39.511Z \x1b[0m\x1b[42m\x1b[30m[INFO]\x1b[0m \x1b[0m\n\
+            \x1b[1A\x1b[K\n\x1b[1A2026-11-23T12:17:39.511Z \x1b[0m\x1b[42m\x1b[30m[INFO]\x1b[0m \
+            \x1b[0m\x1b[32mserver started at /p/js.sock\x1b[0m";
+        assert_eq!(
+            printable(out.split(|&b| b == b'\n')),
+            ["2026-11-23T12:17:39.511Z [INFO] server started at /p/js.sock"]
+        );
+    }
 }

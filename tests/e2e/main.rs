@@ -4,6 +4,7 @@
 mod common;
 mod external_plugins;
 mod lua_plugins;
+mod plugin_peers;
 mod process;
 mod proxy;
 mod routing;

@@ -51,10 +51,17 @@ impl Sluice {
     /// Starts `sluice` with `declarative` as its kong.yml and `extra` node config lines, and
     /// waits until it serves.
     pub fn start(declarative: &str, extra: &str) -> Sluice {
+        Sluice::start_with(declarative, |_| extra.to_owned())
+    }
+
+    /// [`Sluice::start`] with node config lines that name paths inside the prefix (a plugin
+    /// server's `-p <prefix>`), made from the prefix once it exists.
+    pub fn start_with(declarative: &str, extra: impl FnOnce(&Path) -> String) -> Sluice {
         let dir = tempfile::tempdir().unwrap();
         let prefix = dir.path().to_path_buf();
         std::fs::write(prefix.join("kong.yml"), declarative).unwrap();
-        std::fs::write(prefix.join("sluice.conf"), node_conf(&prefix, extra)).unwrap();
+        let conf = node_conf(&prefix, &extra(&prefix));
+        std::fs::write(prefix.join("sluice.conf"), conf).unwrap();
         let child = Command::new(env!("CARGO_BIN_EXE_sluice"))
             .args(["start", "-c"])
             .arg(prefix.join("sluice.conf"))
