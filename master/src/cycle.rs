@@ -16,7 +16,7 @@ use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 use sluice_conf::{Checked as Config, LoadOptions};
 use sluice_shdict::ZoneSet;
-use sluice_worker::{ListenKind, WorkerInit, EXIT_FATAL};
+use sluice_worker::{ListenKind, Listener, WorkerInit, EXIT_FATAL};
 
 use crate::listen::{self, ListenGroup};
 use crate::process;
@@ -198,7 +198,11 @@ impl Master {
             let listeners = self
                 .groups
                 .iter_mut()
-                .map(|g| (g.kind, g.sockets.swap_remove(slot)))
+                .map(|g| Listener {
+                    kind: g.kind,
+                    ssl: g.ssl,
+                    socket: g.sockets.swap_remove(slot),
+                })
                 .collect();
             self.groups.clear();
             sluice_worker::run(WorkerInit {
@@ -345,6 +349,10 @@ impl Master {
                 return;
             }
         };
+        if let Err(e) = crate::certificate::ensure_default(&config.node) {
+            sluice_log::error!("reload failed, keeping the current configuration: {e}");
+            return;
+        }
         let slots = config.node.worker_processes;
         if let Err(e) = listen::reconcile(&mut self.groups, &listen_addrs(&config), slots) {
             sluice_log::error!("reload failed, keeping the current configuration: {e}");
@@ -435,7 +443,7 @@ impl Master {
 }
 
 /// The addresses the config asks to listen on, by kind.
-fn listen_addrs(config: &Config) -> Vec<(ListenKind, std::net::SocketAddr)> {
+fn listen_addrs(config: &Config) -> Vec<(ListenKind, &sluice_conf::Listen)> {
     let node = &config.node;
     let kinds = [
         (ListenKind::Proxy, &node.proxy_listen),
@@ -444,7 +452,7 @@ fn listen_addrs(config: &Config) -> Vec<(ListenKind, std::net::SocketAddr)> {
     ];
     kinds
         .into_iter()
-        .flat_map(|(kind, addrs)| addrs.iter().map(move |l| (kind, l.addr)))
+        .flat_map(|(kind, addrs)| addrs.iter().map(move |l| (kind, l)))
         .collect()
 }
 

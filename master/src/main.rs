@@ -4,6 +4,7 @@
 //! ([`cycle`]) and supervises them; `reload`, `quit` and `stop` signal a running master through
 //! its pid file ([`control`]); `check` validates the configuration and prints every error.
 
+mod certificate;
 mod control;
 mod cycle;
 mod listen;
@@ -122,6 +123,10 @@ fn start(target: &Target, daemon: bool) -> ExitCode {
     let node = &config.node;
     if let Err(e) = std::fs::create_dir_all(&node.prefix) {
         eprintln!("error: cannot create prefix {}: {e}", node.prefix.display());
+        return ExitCode::FAILURE;
+    }
+    if let Err(e) = certificate::ensure_default(node) {
+        eprintln!("error: {e}");
         return ExitCode::FAILURE;
     }
     if let Some(pid) = control::running_master(&node.prefix) {

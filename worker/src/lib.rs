@@ -17,6 +17,7 @@ mod runloop;
 mod runtime;
 mod server;
 mod settings;
+mod tls;
 
 use std::net::TcpListener;
 use std::os::fd::OwnedFd;
@@ -49,9 +50,13 @@ pub fn log_level(level: sluice_conf::LogLevel) -> sluice_log::Level {
 }
 
 /// Checks what only a worker would notice at start-up (route regexes the router rejects, plugins
-/// that fail to load, plugin configs their schemas refuse), so `sluice check`, start and reload
-/// report it before any worker is forked. Uses a throwaway Lua VM.
+/// that fail to load, plugin configs their schemas refuse, certificates that do not load), so
+/// `sluice check`, start and reload report it before any worker is forked. Uses a throwaway Lua
+/// VM. The default certificate is left out: the master makes it after the check.
 pub fn check(config: &sluice_conf::Checked) -> Result<(), String> {
+    if !config.node.ssl_cert.is_empty() {
+        tls::acceptor(&config.node.ssl_cert_pairs())?;
+    }
     let settings = settings::Settings::from_node(&config.node, config.node.worker_processes);
     let zones = sluice_shdict::ZoneSet::default();
     let lua = plugins::vm(config, None, &zones)?;
@@ -66,6 +71,14 @@ pub enum ListenKind {
     Status,
 }
 
+/// One listening socket of a worker's slot.
+pub struct Listener {
+    pub kind: ListenKind,
+    /// `ssl`: connections start with a TLS handshake.
+    pub ssl: bool,
+    pub socket: TcpListener,
+}
+
 /// Everything a worker gets from the master at fork time.
 pub struct WorkerInit<'a> {
     /// The worker's slot: it serves socket `slot` of every listening group.
@@ -75,7 +88,7 @@ pub struct WorkerInit<'a> {
     /// The shared dicts, mapped by the master before the fork (`lua_shared_dict`).
     pub zones: &'a sluice_shdict::ZoneSet,
     /// This slot's listening sockets (already bound and listening, owned by the master too).
-    pub listeners: Vec<(ListenKind, TcpListener)>,
+    pub listeners: Vec<Listener>,
     /// Written to once the worker serves, so the master can retire the previous generation.
     pub ready: OwnedFd,
 }

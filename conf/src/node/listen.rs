@@ -43,7 +43,8 @@ pub enum KeepAlive {
     },
 }
 
-const USAGE: &str = "must be of form: [off] | <ip>:<port> [ssl] [http2] [reuseport] [backlog=N] [bind] \
+const USAGE: &str =
+    "must be of form: [off] | <ip>:<port> [ssl] [http2] [reuseport] [backlog=N] [bind] \
                      [deferred] [ipv6only=on|off] [so_keepalive=on|off|idle:interval:count], \
                      [... next entry ...]";
 
@@ -87,9 +88,7 @@ fn parse_entry(entry: &str) -> Result<Listen, String> {
                 "reuseport" => listen.reuseport = true,
                 "bind" => listen.bind = true,
                 "deferred" => listen.deferred = true,
-                "proxy_protocol" => {
-                    return Err(format!("the '{flag}' flag is not supported yet"))
-                }
+                "proxy_protocol" => return Err(format!("the '{flag}' flag is not supported yet")),
                 _ => return Err(format!("unknown flag '{flag}': {USAGE}")),
             },
             Some(("backlog", n)) => {

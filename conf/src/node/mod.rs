@@ -292,9 +292,8 @@ fn build(
         pluginservers,
         ssl_cert: t.get("ssl_cert", |v| certs::files(v, cwd)),
         ssl_cert_key: t.get("ssl_cert_key", |v| certs::files(v, cwd)),
-        lua_ssl_trusted_certificate: t.get("lua_ssl_trusted_certificate", |v| {
-            certs::trusted(v, cwd)
-        }),
+        lua_ssl_trusted_certificate: t
+            .get("lua_ssl_trusted_certificate", |v| certs::trusted(v, cwd)),
         properties: settings.values(),
         conf_path,
         prefix,
@@ -390,7 +389,11 @@ fn check_ssl(config: &NodeConfig, settings: &Settings, errors: &mut Errors) {
     let count = |key| values::list(settings.value(key)).len();
     let (certs, keys) = (count("ssl_cert"), count("ssl_cert_key"));
     if certs != keys {
-        let key = if certs > keys { "ssl_cert_key" } else { "ssl_cert" };
+        let key = if certs > keys {
+            "ssl_cert_key"
+        } else {
+            "ssl_cert"
+        };
         errors.push(settings.error(
             key,
             format!("ssl_cert lists {certs} file(s) but ssl_cert_key lists {keys}: each certificate needs its key"),
