@@ -17,19 +17,30 @@ pub fn ensure_default(node: &NodeConfig) -> Result<(), String> {
     if cert_path.exists() && key_path.exists() {
         return Ok(());
     }
-    let generated = rcgen::generate_simple_self_signed(vec!["localhost".to_string()])
-        .map_err(|e| format!("cannot generate the default certificate: {e}"))?;
+    let (cert, key) =
+        generate().map_err(|e| format!("cannot generate the default certificate: {e}"))?;
     if let Some(dir) = cert_path.parent() {
         std::fs::create_dir_all(dir)
             .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     }
-    write(&key_path, &generated.signing_key.serialize_pem(), 0o600)?;
-    write(&cert_path, &generated.cert.pem(), 0o644)?;
+    write(&key_path, &key, 0o600)?;
+    write(&cert_path, &cert, 0o644)?;
     sluice_log::notice!(
         "generated the default certificate {} (ssl_cert is not set)",
         cert_path.display()
     );
     Ok(())
+}
+
+/// A self-signed certificate for `localhost` (also its common name, as Kong's), PEM, and its key.
+fn generate() -> Result<(String, String), rcgen::Error> {
+    let mut params = rcgen::CertificateParams::new(vec!["localhost".to_string()])?;
+    params
+        .distinguished_name
+        .push(rcgen::DnType::CommonName, "localhost");
+    let key = rcgen::KeyPair::generate()?;
+    let cert = params.self_signed(&key)?;
+    Ok((cert.pem(), key.serialize_pem()))
 }
 
 fn write(path: &Path, pem: &str, mode: u32) -> Result<(), String> {

@@ -99,8 +99,8 @@ pub fn reconcile(
     Ok(())
 }
 
-/// `kind address` lines for `<prefix>/listen.addrs`, so tools and tests find ports chosen by the
-/// kernel (`:0`).
+/// `kind address [ssl]` lines for `<prefix>/listen.addrs`, so tools and tests find ports chosen
+/// by the kernel (`:0`).
 pub fn describe(groups: &[ListenGroup]) -> String {
     groups
         .iter()
@@ -110,7 +110,8 @@ pub fn describe(groups: &[ListenGroup]) -> String {
                 ListenKind::Admin => "admin",
                 ListenKind::Status => "status",
             };
-            format!("{kind} {}\n", g.local)
+            let ssl = if g.ssl { " ssl" } else { "" };
+            format!("{kind} {}{ssl}\n", g.local)
         })
         .collect()
 }

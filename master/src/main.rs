@@ -125,10 +125,6 @@ fn start(target: &Target, daemon: bool) -> ExitCode {
         eprintln!("error: cannot create prefix {}: {e}", node.prefix.display());
         return ExitCode::FAILURE;
     }
-    if let Err(e) = certificate::ensure_default(node) {
-        eprintln!("error: {e}");
-        return ExitCode::FAILURE;
-    }
     if let Some(pid) = control::running_master(&node.prefix) {
         eprintln!(
             "error: sluice is already running in {} (pid {pid})",
@@ -142,6 +138,10 @@ fn start(target: &Target, daemon: bool) -> ExitCode {
             eprintln!("error: cannot open the error log: {e}");
             return ExitCode::FAILURE;
         }
+    }
+    if let Err(e) = certificate::ensure_default(node) {
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
     }
     if daemon {
         if let Err(e) = process::daemonize() {

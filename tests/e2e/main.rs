@@ -7,3 +7,4 @@ mod process;
 mod proxy;
 mod routing;
 mod shared_dicts;
+mod tls;

@@ -131,8 +131,7 @@ fn one_gib_streams_both_ways_with_flat_memory() {
     const GIB: u64 = 1 << 30;
     let up = Upstream::start("up");
     let sluice = Sluice::start(&one_service(&up.url(), ""), "");
-    let http = crate::common::http::Client::builder()
-        .no_proxy()
+    let http = crate::common::http::builder()
         .timeout(Duration::from_secs(120))
         .build()
         .unwrap();

@@ -56,7 +56,8 @@ pub(crate) fn parse_list(s: &str) -> Result<Vec<Listen>, String> {
     let mut listens: Vec<Listen> = Vec::new();
     for entry in s.split(',') {
         let listen = parse_entry(entry.trim())?;
-        if listens.iter().any(|l| l.addr == listen.addr) {
+        // Port 0 lets the kernel pick a free port for each entry.
+        if listen.addr.port() != 0 && listens.iter().any(|l| l.addr == listen.addr) {
             return Err(format!("{} is listed twice", listen.addr));
         }
         listens.push(listen);
@@ -247,6 +248,7 @@ mod tests {
         assert!(parse_list("1.1.1.1:1, 1.1.1.1:1")
             .unwrap_err()
             .contains("listed twice"));
+        assert_eq!(parse_list("1.1.1.1:0, 1.1.1.1:0 ssl").unwrap().len(), 2);
         assert!(parse_list("1.1.1.1:1,").is_err());
     }
 
