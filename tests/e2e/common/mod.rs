@@ -33,7 +33,7 @@ pub struct Sluice {
 
 /// The node config of a test: loopback ports chosen by the kernel and two workers, unless
 /// `extra` sets those keys itself.
-fn node_conf(prefix: &Path, extra: &str) -> String {
+pub fn node_conf(prefix: &Path, extra: &str) -> String {
     let base = format!(
         "prefix = {}\nproxy_listen = 127.0.0.1:0\nadmin_listen = 127.0.0.1:0\nworker_processes = 2\n\
          declarative_config = {}\nlog_level = info\n",
