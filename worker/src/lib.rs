@@ -1,9 +1,9 @@
 //! A Sluice worker process: everything that happens after the master forks.
 //!
-//! The request path, by file: [`server`] accepts and speaks HTTP/1.1 → [`runloop`] runs the
-//! request's phases: [`gateway`] finds the route, [`plugins`] run (their `kong.*` API is
-//! [`pdk`]), [`proxy`] forwards to the upstream ([`proxy::balancer`], [`proxy::pool`]) and
-//! streams the response back → [`access_log`]. [`runtime`] is the worker's life: runtime,
+//! The request path, by file: [`server`] accepts (with [`tls`] on `ssl` listeners) and speaks
+//! HTTP/1.1 → [`runloop`] runs the request's phases: [`gateway`] finds the route, [`plugins`] run
+//! (their `kong.*` API is [`pdk`]), [`proxy`] forwards to the upstream ([`proxy::balancer`],
+//! [`proxy::pool`], TLS from [`tls`]) and streams the response back → [`access_log`]. [`runtime`] is the worker's life: runtime,
 //! signals, ready notification, drain.
 #![forbid(unsafe_code)]
 
