@@ -20,6 +20,7 @@ use super::body::Body;
 use super::write_timeout::WriteTimeout;
 use crate::settings::Keepalive;
 use crate::tls::Connector;
+
 /// Why a request could not be proxied; each maps to one of Kong's error responses.
 #[derive(Debug)]
 pub enum UpstreamError {
