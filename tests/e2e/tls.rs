@@ -55,6 +55,9 @@ fn ssl_listener_serves_https_and_requests_know_it() {
         |r: &reqwest::blocking::Response, name| r.headers()[name].to_str().unwrap().to_owned();
     assert_eq!(header(&resp, "x-scheme"), "https");
     assert_eq!(header(&resp, "x-ngx-scheme"), "https");
+    assert_eq!(header(&resp, "x-ngx-https"), "on");
+    // No SNI for an IP address.
+    assert_eq!(header(&resp, "x-sni"), "none");
     assert_eq!(header(&resp, "x-forwarded-scheme"), "https");
     let e = echo(resp);
     assert_eq!(e["headers"]["x-forwarded-proto"], "https");
@@ -62,6 +65,7 @@ fn ssl_listener_serves_https_and_requests_know_it() {
 
     let resp = client().get(sluice.url("/any")).send().unwrap();
     assert_eq!(header(&resp, "x-scheme"), "http");
+    assert_eq!(header(&resp, "x-ngx-https"), "");
     assert_eq!(echo(resp)["headers"]["x-forwarded-proto"], "http");
 
     // protocols: [https] matches over TLS; over plain HTTP Kong answers 426 or redirects.
@@ -94,10 +98,11 @@ fn ssl_listener_serves_https_and_requests_know_it() {
             .get(format!("https://{name}:{}/sni", ssl.port()))
             .send()
             .unwrap()
-            .status()
     };
-    assert_eq!(by_name("sni.test"), 200);
-    assert_eq!(by_name("localhost"), 404);
+    let resp = by_name("sni.test");
+    assert_eq!(resp.status(), 200);
+    assert_eq!(header(&resp, "x-sni"), "sni.test");
+    assert_eq!(by_name("localhost").status(), 404);
 }
 
 #[test]
