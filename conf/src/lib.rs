@@ -20,7 +20,7 @@ pub use declarative::{
 pub use error::{ConfError, Errors};
 pub use node::{
     DeclarativeSource, HeaderBuffers, KeepAlive, Listen, LoadOptions, LogLevel, LogTarget,
-    NodeConfig, PluginServer, Plugins, ProxyHeaders, SharedDict, DEFAULT_NODE_CONF,
+    NodeConfig, PluginServer, Plugins, ProxyHeaders, SharedDict, TrustedCa, DEFAULT_NODE_CONF,
 };
 
 /// Both configurations of a node, validated.

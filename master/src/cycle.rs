@@ -16,7 +16,7 @@ use nix::sys::wait::{waitpid, WaitPidFlag, WaitStatus};
 use nix::unistd::Pid;
 use sluice_conf::{Checked as Config, LoadOptions};
 use sluice_shdict::ZoneSet;
-use sluice_worker::{ListenKind, Loaded, WorkerInit, EXIT_FATAL};
+use sluice_worker::{ListenKind, Listener, Loaded, WorkerInit, EXIT_FATAL};
 
 use crate::listen::{self, ListenGroup};
 use crate::process;
@@ -224,7 +224,11 @@ impl Master {
             let listeners = self
                 .groups
                 .iter_mut()
-                .map(|g| (g.kind, g.sockets.swap_remove(slot)))
+                .map(|g| Listener {
+                    kind: g.kind,
+                    ssl: g.ssl,
+                    socket: g.sockets.swap_remove(slot),
+                })
                 .collect();
             self.groups.clear();
             sluice_worker::run(WorkerInit {
@@ -386,6 +390,10 @@ impl Master {
             }
         };
         let config = &loaded.config;
+        if let Err(e) = crate::certificate::ensure_default(&config.node) {
+            sluice_log::error!("reload failed, keeping the current configuration: {e}");
+            return;
+        }
         let slots = config.node.worker_processes;
         if let Err(e) = listen::reconcile(&mut self.groups, &listen_addrs(config), slots) {
             sluice_log::error!("reload failed, keeping the current configuration: {e}");
@@ -482,7 +490,7 @@ impl Master {
 }
 
 /// The addresses the config asks to listen on, by kind.
-fn listen_addrs(config: &Config) -> Vec<(ListenKind, std::net::SocketAddr)> {
+fn listen_addrs(config: &Config) -> Vec<(ListenKind, &sluice_conf::Listen)> {
     let node = &config.node;
     let kinds = [
         (ListenKind::Proxy, &node.proxy_listen),
@@ -491,7 +499,7 @@ fn listen_addrs(config: &Config) -> Vec<(ListenKind, std::net::SocketAddr)> {
     ];
     kinds
         .into_iter()
-        .flat_map(|(kind, addrs)| addrs.iter().map(move |l| (kind, l.addr)))
+        .flat_map(|(kind, addrs)| addrs.iter().map(move |l| (kind, l)))
         .collect()
 }
 

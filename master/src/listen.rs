@@ -5,6 +5,7 @@
 use std::io;
 use std::net::{SocketAddr, TcpListener};
 
+use sluice_conf::Listen;
 use sluice_worker::ListenKind;
 use socket2::{Domain, Protocol, Socket, Type};
 
@@ -18,17 +19,20 @@ pub struct ListenGroup {
     pub configured: SocketAddr,
     /// The address actually bound.
     pub local: SocketAddr,
+    /// `ssl`, as the current config says (a reload may change it on the same socket).
+    pub ssl: bool,
     pub sockets: Vec<TcpListener>,
 }
 
 impl ListenGroup {
-    pub fn bind(kind: ListenKind, configured: SocketAddr, slots: usize) -> io::Result<ListenGroup> {
-        let first = bind_one(configured)?;
+    pub fn bind(kind: ListenKind, listen: &Listen, slots: usize) -> io::Result<ListenGroup> {
+        let first = bind_one(listen.addr)?;
         let local = first.local_addr()?;
         let mut group = ListenGroup {
             kind,
-            configured,
+            configured: listen.addr,
             local,
+            ssl: listen.ssl,
             sockets: vec![first],
         };
         group.resize(slots)?;
@@ -64,25 +68,28 @@ fn bind_one(addr: SocketAddr) -> io::Result<TcpListener> {
 /// ones, and sizes all to `slots`. If a new address cannot be bound, nothing changes.
 pub fn reconcile(
     old: &mut Vec<ListenGroup>,
-    wanted: &[(ListenKind, SocketAddr)],
+    wanted: &[(ListenKind, &Listen)],
     slots: usize,
 ) -> io::Result<()> {
-    let same = |g: &ListenGroup, kind, addr| g.kind == kind && g.configured == addr;
+    let same =
+        |g: &ListenGroup, kind, listen: &Listen| g.kind == kind && g.configured == listen.addr;
     let mut fresh = Vec::new();
-    for &(kind, addr) in wanted {
-        if !old.iter().any(|g| same(g, kind, addr)) {
-            fresh.push(ListenGroup::bind(kind, addr, slots)?);
+    for &(kind, listen) in wanted {
+        if !old.iter().any(|g| same(g, kind, listen)) {
+            fresh.push(ListenGroup::bind(kind, listen, slots)?);
         }
     }
     let mut next = Vec::with_capacity(wanted.len());
-    for &(kind, addr) in wanted {
-        let from = if old.iter().any(|g| same(g, kind, addr)) {
+    for &(kind, listen) in wanted {
+        let from = if old.iter().any(|g| same(g, kind, listen)) {
             &mut *old
         } else {
             &mut fresh
         };
-        if let Some(i) = from.iter().position(|g| same(g, kind, addr)) {
-            next.push(from.swap_remove(i));
+        if let Some(i) = from.iter().position(|g| same(g, kind, listen)) {
+            let mut group = from.swap_remove(i);
+            group.ssl = listen.ssl;
+            next.push(group);
         }
     }
     for group in &mut next {
@@ -92,8 +99,8 @@ pub fn reconcile(
     Ok(())
 }
 
-/// `kind address` lines for `<prefix>/listen.addrs`, so tools and tests find ports chosen by the
-/// kernel (`:0`).
+/// `kind address [ssl]` lines for `<prefix>/listen.addrs`, so tools and tests find ports chosen
+/// by the kernel (`:0`).
 pub fn describe(groups: &[ListenGroup]) -> String {
     groups
         .iter()
@@ -103,7 +110,8 @@ pub fn describe(groups: &[ListenGroup]) -> String {
                 ListenKind::Admin => "admin",
                 ListenKind::Status => "status",
             };
-            format!("{kind} {}\n", g.local)
+            let ssl = if g.ssl { " ssl" } else { "" };
+            format!("{kind} {}{ssl}\n", g.local)
         })
         .collect()
 }
@@ -112,9 +120,20 @@ pub fn describe(groups: &[ListenGroup]) -> String {
 mod tests {
     use super::*;
 
+    fn listen(addr: &str, ssl: bool) -> Listen {
+        let flags = if ssl { " ssl" } else { "" };
+        sluice_conf::NodeConfig::load(&sluice_conf::LoadOptions {
+            env: [("SLUICE_PROXY_LISTEN".into(), format!("{addr}{flags}"))].into(),
+            ..Default::default()
+        })
+        .unwrap()
+        .proxy_listen
+        .remove(0)
+    }
+
     #[test]
     fn port_zero_group_shares_one_port_across_slots() {
-        let g = ListenGroup::bind(ListenKind::Proxy, "127.0.0.1:0".parse().unwrap(), 3).unwrap();
+        let g = ListenGroup::bind(ListenKind::Proxy, &listen("127.0.0.1:0", false), 3).unwrap();
         assert_eq!(g.sockets.len(), 3);
         assert_ne!(g.local.port(), 0);
         for s in &g.sockets {
@@ -124,18 +143,22 @@ mod tests {
 
     #[test]
     fn reconcile_keeps_existing_sockets_and_binds_new_ones() {
-        let a: SocketAddr = "127.0.0.1:0".parse().unwrap();
-        let mut groups = vec![ListenGroup::bind(ListenKind::Proxy, a, 2).unwrap()];
+        let (plain, ssl) = (listen("127.0.0.1:0", false), listen("127.0.0.1:0", true));
+        let mut groups = vec![ListenGroup::bind(ListenKind::Proxy, &plain, 2).unwrap()];
         let port = groups[0].local.port();
         reconcile(
             &mut groups,
-            &[(ListenKind::Proxy, a), (ListenKind::Admin, a)],
+            &[(ListenKind::Proxy, &ssl), (ListenKind::Admin, &plain)],
             3,
         )
         .unwrap();
         assert_eq!(groups.len(), 2);
         assert_eq!(groups[0].local.port(), port);
         assert_eq!(groups[0].sockets.len(), 3);
+        assert!(
+            groups[0].ssl,
+            "the ssl flag follows the config on the same socket"
+        );
         assert_eq!(groups[1].kind, ListenKind::Admin);
     }
 }

@@ -4,6 +4,7 @@
 //! ([`cycle`]) and supervises them; `reload`, `quit` and `stop` signal a running master through
 //! its pid file ([`control`]); `check` validates the configuration and prints every error.
 
+mod certificate;
 mod control;
 mod cycle;
 mod listen;
@@ -142,6 +143,10 @@ fn start(target: &Target, daemon: bool) -> ExitCode {
             eprintln!("error: cannot open the error log: {e}");
             return ExitCode::FAILURE;
         }
+    }
+    if let Err(e) = certificate::ensure_default(node) {
+        eprintln!("error: {e}");
+        return ExitCode::FAILURE;
     }
     if daemon {
         if let Err(e) = process::daemonize() {

@@ -9,3 +9,4 @@ mod process;
 mod proxy;
 mod routing;
 mod shared_dicts;
+mod tls;

@@ -11,7 +11,7 @@ use nix::sys::signal::Signal;
 
 use crate::common::http::{client, echo, fresh_client, get};
 use crate::common::upstream::Upstream;
-use crate::common::{wait_for, Sluice};
+use crate::common::{node_conf, wait_for, Sluice};
 
 const LONG: Duration = Duration::from_secs(30);
 
@@ -207,4 +207,78 @@ fn cli_check_reports_every_error_and_controls_a_running_master() {
         .unwrap();
     assert!(status.success());
     assert_eq!(sluice.wait_exit(LONG), 0);
+}
+
+/// Kills a daemonized master by its pid file if a test fails before stopping it.
+struct DaemonGuard(std::path::PathBuf);
+
+impl Drop for DaemonGuard {
+    fn drop(&mut self) {
+        if let Some(pid) = std::fs::read_to_string(&self.0)
+            .ok()
+            .and_then(|p| p.trim().parse().ok())
+        {
+            let _ = nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), Signal::SIGKILL);
+        }
+    }
+}
+
+#[test]
+fn daemon_serves_and_stops_by_its_pid_file() {
+    let up = Upstream::start("up");
+    let dir = tempfile::tempdir().unwrap();
+    let prefix = dir.path();
+    std::fs::write(prefix.join("kong.yml"), config(&up, "/")).unwrap();
+    std::fs::write(prefix.join("sluice.conf"), node_conf(prefix, "")).unwrap();
+    let pid_file = prefix.join("sluice.pid");
+    let _guard = DaemonGuard(pid_file.clone());
+
+    // The command returns once the daemon is detached; the daemon is not our child.
+    let status = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["start", "--daemon", "-c"])
+        .arg(prefix.join("sluice.conf"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    let read_pid = || {
+        std::fs::read_to_string(&pid_file)
+            .ok()
+            .and_then(|p| p.trim().parse::<i32>().ok())
+    };
+    wait_for("the pid file", LONG, || read_pid().is_some());
+    let pid = read_pid().unwrap();
+    let addrs = std::fs::read_to_string(prefix.join("listen.addrs")).unwrap();
+    let proxy = addrs
+        .lines()
+        .find_map(|l| l.strip_prefix("proxy "))
+        .expect("a proxy listener");
+    assert_eq!(echo(get(&format!("http://{proxy}/")))["server"], "up");
+
+    let status = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .arg("quit")
+        .arg("-p")
+        .arg(prefix)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    wait_for("the pid file to go", LONG, || !pid_file.exists());
+    // Gone, or a zombie its new parent has yet to reap.
+    let alive = || {
+        std::fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|stat| {
+            stat.rsplit(") ")
+                .next()
+                .is_some_and(|s| !s.starts_with('Z'))
+        })
+    };
+    wait_for("the master to exit", LONG, || !alive());
+    let stopped = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .arg("stop")
+        .arg("-p")
+        .arg(prefix)
+        .output()
+        .unwrap();
+    assert!(
+        !stopped.status.success(),
+        "nothing runs in the prefix any more"
+    );
 }

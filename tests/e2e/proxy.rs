@@ -1,6 +1,6 @@
 //! Proxying behaviour: forwarding headers, error responses, limits, streaming.
 
-use std::io::Read;
+use std::io::{Read, Write};
 use std::time::Duration;
 
 use crate::common::http::{client, echo, get, raw};
@@ -80,6 +80,58 @@ fn upstream_errors_are_502_and_504() {
 }
 
 #[test]
+fn write_timeout_gives_504_when_the_upstream_stops_reading() {
+    // Accepts connections and never reads from them.
+    let stuck = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let stuck_addr = stuck.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let held: Vec<_> = stuck.incoming().collect();
+        drop(held);
+    });
+    let yml = one_service(
+        &format!("http://{stuck_addr}"),
+        "  write_timeout: 300
+  read_timeout: 60000
+  retries: 0
+",
+    );
+    let sluice = Sluice::start(&yml, "");
+    // A body far larger than the socket buffers between the gateway and the upstream.
+    const LEN: usize = 256 << 20;
+    let mut conn = std::net::TcpStream::connect(sluice.proxy).unwrap();
+    conn.set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    conn.write_all(
+        format!("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: {LEN}\r\n\r\n").as_bytes(),
+    )
+    .unwrap();
+    let mut body = conn.try_clone().unwrap();
+    let writer = std::thread::spawn(move || {
+        let chunk = vec![b'x'; 1 << 20];
+        // Ends with an error once the gateway has answered and closed.
+        (0..LEN / chunk.len()).try_for_each(|_| body.write_all(&chunk))
+    });
+    let mut head = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") {
+        match conn.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => head.extend_from_slice(&buf[..n]),
+        }
+    }
+    let _ = conn.shutdown(std::net::Shutdown::Both);
+    assert!(
+        writer.join().unwrap().is_err(),
+        "the body cannot have been sent whole"
+    );
+    let head = String::from_utf8_lossy(&head);
+    assert!(head.starts_with("HTTP/1.1 504"), "got: {head}");
+    assert!(sluice.error_log().contains(&format!(
+        "upstream timed out while proxying to upstream {stuck_addr}"
+    )));
+}
+
+#[test]
 fn malformed_and_oversized_requests_are_refused() {
     let up = Upstream::start("up");
     let sluice = Sluice::start(&one_service(&up.url(), ""), "");
@@ -131,8 +183,7 @@ fn one_gib_streams_both_ways_with_flat_memory() {
     const GIB: u64 = 1 << 30;
     let up = Upstream::start("up");
     let sluice = Sluice::start(&one_service(&up.url(), ""), "");
-    let http = crate::common::http::Client::builder()
-        .no_proxy()
+    let http = crate::common::http::builder()
         .timeout(Duration::from_secs(120))
         .build()
         .unwrap();

@@ -13,10 +13,11 @@ use sluice_router::{RequestInfo, RouteSpec, Router};
 
 use crate::plugins::{Plugins, Scope};
 use crate::proxy::balancer::{Balancer, Resolver, Target};
-use crate::proxy::pool::Pool;
+use crate::proxy::pool::{Pool, Timeouts};
 use crate::runloop::RequestCtx;
 use crate::server::{Lifecycle, Phase};
 use crate::settings::Settings;
+use crate::tls::{Connector, Connectors};
 
 /// How long resolved host names are reused.
 const DNS_TTL: Duration = Duration::from_secs(30);
@@ -26,8 +27,11 @@ pub struct Service {
     pub id: String,
     pub name: String,
     pub path: Option<String>,
-    pub connect_timeout: Duration,
-    pub read_timeout: Duration,
+    pub timeouts: Timeouts,
+    /// Protocol `https` (or `grpcs`): upstream connections are TLS.
+    pub https: bool,
+    /// How its TLS connections are made (verified when `tls_verify` is on).
+    pub tls: Connector,
     pub retries: u16,
     pub balancer: Rc<Balancer>,
     /// The upstream's `host_header`, which replaces the target's name in `Host`.
@@ -38,6 +42,8 @@ struct RouteEntry {
     service: Option<usize>,
     preserve_host: bool,
     id: String,
+    /// For a route serving https but not http: its `https_redirect_status_code`.
+    https_only: Option<http::StatusCode>,
 }
 
 /// What routing decided for one request (kept on the request for the PDK and the proxy).
@@ -98,10 +104,12 @@ impl Gateway {
                 (u.name.clone(), Rc::new(Balancer::new(targets.collect())))
             })
             .collect();
+        let verifying = decl.services.iter().any(|s| s.tls_verify == Some(true));
+        let connectors = Connectors::new(&config.node.lua_ssl_trusted_certificate, verifying)?;
         let services: Vec<Service> = decl
             .services
             .iter()
-            .map(|s| service(decl, s, &upstreams))
+            .map(|s| service(decl, s, &upstreams, &connectors))
             .collect();
         let specs: Vec<RouteSpec> = decl.routes.iter().map(route_spec).collect();
         let router = Router::new(&specs).map_err(|e| e.to_string())?;
@@ -114,6 +122,10 @@ impl Gateway {
                     .and_then(|id| decl.services.iter().position(|s| s.id == id)),
                 preserve_host: r.preserve_host,
                 id: r.id.to_string(),
+                https_only: (r.protocols.contains(&Protocol::Https)
+                    && !r.protocols.contains(&Protocol::Http))
+                .then(|| http::StatusCode::from_u16(r.https_redirect_status_code).ok())
+                .flatten(),
             })
             .collect();
         let plugins = match lua {
@@ -157,7 +169,7 @@ impl Gateway {
             uri,
             host: host.or_else(|| req.uri.authority().map(|a| a.as_str())),
             scheme: ctx.conn.scheme,
-            sni: None,
+            sni: ctx.conn.sni.as_deref(),
             headers: &req.headers,
             client: ctx.conn.client,
             local: ctx.conn.local,
@@ -176,6 +188,11 @@ impl Gateway {
         });
         ctx.route.set(Some(m.route()));
         true
+    }
+
+    /// The `https_redirect_status_code` of a route that serves https only.
+    pub fn https_only(&self, route: usize) -> Option<http::StatusCode> {
+        self.routes[route].https_only
     }
 
     /// The service of a matched route.
@@ -210,8 +227,9 @@ impl Gateway {
 
 impl Service {
     /// The `Host` header for a request to `target` when the route does not preserve the client's:
-    /// the upstream's `host_header`, else the target, with its port unless it is the default.
-    pub fn host_header(&self, target: &Target) -> String {
+    /// the upstream's `host_header`, else the target, with its port unless it is the default
+    /// one of the scheme (80 for http, 443 for https).
+    pub fn host_header(&self, target: &Target, https: bool) -> String {
         if let Some(h) = &self.host_header {
             return h.clone();
         }
@@ -220,7 +238,7 @@ impl Service {
         } else {
             target.host.clone()
         };
-        if target.port == 80 {
+        if target.port == if https { 443 } else { 80 } {
             host
         } else {
             format!("{host}:{}", target.port)
@@ -232,6 +250,7 @@ fn service(
     decl: &DeclarativeConfig,
     s: &sluice_conf::Service,
     upstreams: &HashMap<String, Rc<Balancer>>,
+    connectors: &Connectors,
 ) -> Service {
     let upstream = decl.upstream_by_name(&s.host);
     let balancer = match upstreams.get(&s.host) {
@@ -246,8 +265,16 @@ fn service(
         id: s.id.to_string(),
         name: s.name.clone().unwrap_or_else(|| s.id.to_string()),
         path: s.path.clone(),
-        connect_timeout: Duration::from_millis(s.connect_timeout.into()),
-        read_timeout: Duration::from_millis(s.read_timeout.into()),
+        timeouts: Timeouts {
+            connect: Duration::from_millis(s.connect_timeout.into()),
+            write: Duration::from_millis(s.write_timeout.into()),
+            read: Duration::from_millis(s.read_timeout.into()),
+        },
+        https: matches!(s.protocol, Protocol::Https | Protocol::Grpcs),
+        tls: match (&connectors.verified, s.tls_verify) {
+            (Some(verified), Some(true)) => verified.clone(),
+            _ => connectors.unverified.clone(),
+        },
         retries: s.retries,
         balancer,
         host_header: upstream.and_then(|u| u.host_header.clone()),

@@ -1,9 +1,9 @@
 //! A Sluice worker process: everything that happens after the master forks.
 //!
-//! The request path, by file: [`server`] accepts and speaks HTTP/1.1 → [`runloop`] runs the
-//! request's phases: [`gateway`] finds the route, [`plugins`] run (their `kong.*` API is
-//! [`pdk`]), [`proxy`] forwards to the upstream ([`proxy::balancer`], [`proxy::pool`]) and
-//! streams the response back → [`access_log`]. [`runtime`] is the worker's life: runtime,
+//! The request path, by file: [`server`] accepts (with [`tls`] on `ssl` listeners) and speaks
+//! HTTP/1.1 → [`runloop`] runs the request's phases: [`gateway`] finds the route, [`plugins`] run
+//! (their `kong.*` API is [`pdk`]), [`proxy`] forwards to the upstream ([`proxy::balancer`],
+//! [`proxy::pool`], TLS from [`tls`]) and streams the response back → [`access_log`]. [`runtime`] is the worker's life: runtime,
 //! signals, ready notification, drain.
 #![forbid(unsafe_code)]
 
@@ -18,6 +18,7 @@ mod runloop;
 mod runtime;
 mod server;
 mod settings;
+mod tls;
 
 use std::net::TcpListener;
 use std::os::fd::OwnedFd;
@@ -50,10 +51,14 @@ pub fn log_level(level: sluice_conf::LogLevel) -> sluice_log::Level {
 }
 
 /// Checks what only a worker would notice at start-up (route regexes the router rejects, plugins
-/// that fail to load, plugin configs their schemas refuse), so `sluice check`, start and reload
-/// report it before any worker is forked. Uses a throwaway Lua VM.
+/// that fail to load, plugin configs their schemas refuse, certificates that do not load), so
+/// `sluice check`, start and reload report it before any worker is forked. Uses a throwaway Lua
+/// VM. The default certificate is left out: the master makes it after the check.
 pub fn check(loaded: &Loaded) -> Result<(), String> {
     let node = &loaded.config.node;
+    if !node.ssl_cert.is_empty() {
+        tls::acceptor(&node.ssl_cert_pairs())?;
+    }
     let settings = settings::Settings::from_node(node, node.worker_processes);
     let zones = sluice_shdict::ZoneSet::default();
     let lua = plugins::vm(&loaded.config, None, &zones)?;
@@ -75,6 +80,14 @@ pub enum ListenKind {
     Status,
 }
 
+/// One listening socket of a worker's slot.
+pub struct Listener {
+    pub kind: ListenKind,
+    /// `ssl`: connections start with a TLS handshake.
+    pub ssl: bool,
+    pub socket: TcpListener,
+}
+
 /// Everything a worker gets from the master at fork time.
 pub struct WorkerInit<'a> {
     /// The worker's slot: it serves socket `slot` of every listening group.
@@ -84,7 +97,7 @@ pub struct WorkerInit<'a> {
     /// The shared dicts, mapped by the master before the fork (`lua_shared_dict`).
     pub zones: &'a sluice_shdict::ZoneSet,
     /// This slot's listening sockets (already bound and listening, owned by the master too).
-    pub listeners: Vec<(ListenKind, TcpListener)>,
+    pub listeners: Vec<Listener>,
     /// Written to once the worker serves, so the master can retire the previous generation.
     pub ready: OwnedFd,
 }

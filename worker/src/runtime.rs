@@ -79,10 +79,21 @@ async fn serve(init: WorkerInit<'_>) -> i32 {
         Ok(log) => access_log::init(log),
         Err(e) => sluice_log::error!("cannot open the access log: {e}"),
     }
-    for (kind, listener) in init.listeners {
-        let listener = match listener
+    let tls = if init.listeners.iter().any(|l| l.ssl) {
+        match crate::tls::acceptor(&config.node.ssl_cert_pairs()) {
+            Ok(acceptor) => Some(acceptor),
+            Err(e) => {
+                sluice_log::emerg!("worker {} cannot start: {e}", init.slot);
+                return EXIT_FATAL;
+            }
+        }
+    } else {
+        None
+    };
+    for crate::Listener { kind, ssl, socket } in init.listeners {
+        let listener = match socket
             .set_nonblocking(true)
-            .and_then(|()| tokio::net::TcpListener::from_std(listener))
+            .and_then(|()| tokio::net::TcpListener::from_std(socket))
         {
             Ok(l) => l,
             Err(e) => {
@@ -93,6 +104,7 @@ async fn serve(init: WorkerInit<'_>) -> i32 {
         tokio::task::spawn_local(server::accept_loop(
             listener,
             kind,
+            tls.clone().filter(|_| ssl),
             gw.clone(),
             life.clone(),
         ));

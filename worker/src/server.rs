@@ -1,4 +1,5 @@
-//! Accepting connections and serving HTTP/1.1 on them, and draining them on shutdown.
+//! Accepting connections (with a TLS handshake on `ssl` listeners) and serving HTTP/1.1 on them,
+//! and draining them on shutdown.
 
 use std::cell::Cell;
 use std::convert::Infallible;
@@ -8,8 +9,10 @@ use std::time::Duration;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Notify};
+use tokio_rustls::TlsAcceptor;
 
 use crate::gateway::Gateway;
 use crate::proxy::ConnInfo;
@@ -18,6 +21,8 @@ use crate::{admin, ListenKind};
 
 /// How long a client may take to send a request head (nginx's `client_header_timeout`).
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(60);
+/// How long a client may take to complete the TLS handshake (nginx's `ssl_handshake_timeout`).
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(60);
 
 /// Where a worker is in its life; connections watch it to know when to stop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -83,10 +88,11 @@ impl Drop for ConnGuard {
 }
 
 /// Accepts on one listening socket until the worker starts draining; each connection gets its
-/// own task.
+/// own task. With `tls`, connections start with a TLS handshake.
 pub async fn accept_loop(
     listener: TcpListener,
     kind: ListenKind,
+    tls: Option<TlsAcceptor>,
     gw: Rc<Gateway>,
     life: Rc<Lifecycle>,
 ) {
@@ -95,7 +101,8 @@ pub async fn accept_loop(
         tokio::select! {
             accepted = listener.accept() => match accepted {
                 Ok((stream, _)) => {
-                    tokio::task::spawn_local(serve(stream, kind, gw.clone(), life.clone()));
+                    let conn = Conn { kind, gw: gw.clone(), life: life.clone() };
+                    tokio::task::spawn_local(conn.start(stream, tls.clone()));
                 }
                 Err(e) => {
                     // Out of file descriptors and the like: back off instead of spinning.
@@ -108,44 +115,90 @@ pub async fn accept_loop(
     }
 }
 
-async fn serve(stream: TcpStream, kind: ListenKind, gw: Rc<Gateway>, life: Rc<Lifecycle>) {
-    let _open = life.track();
-    let (Ok(client), Ok(local)) = (stream.peer_addr(), stream.local_addr()) else {
-        return;
-    };
-    let _ = stream.set_nodelay(true);
-    let conn_info = Rc::new(ConnInfo {
-        client,
-        local,
-        scheme: "http",
-    });
-    let max_buf = max_buf(&gw);
-    let svc = service_fn(move |req| {
-        let (gw, conn_info) = (gw.clone(), conn_info.clone());
-        async move {
-            Ok::<_, Infallible>(match kind {
-                ListenKind::Proxy => runloop::handle(gw, conn_info, req).await,
-                ListenKind::Admin | ListenKind::Status => admin::handle(&gw, kind, req),
-            })
+/// One accepted connection, before and while it serves HTTP.
+struct Conn {
+    kind: ListenKind,
+    gw: Rc<Gateway>,
+    life: Rc<Lifecycle>,
+}
+
+impl Conn {
+    async fn start(self, stream: TcpStream, tls: Option<TlsAcceptor>) {
+        let _open = self.life.track();
+        let (Ok(client), Ok(local)) = (stream.peer_addr(), stream.local_addr()) else {
+            return;
+        };
+        let _ = stream.set_nodelay(true);
+        let Some(acceptor) = tls else {
+            let info = ConnInfo {
+                client,
+                local,
+                scheme: "http",
+                sni: None,
+            };
+            return self.serve(stream, info).await;
+        };
+        let mut phase = self.life.phase.subscribe();
+        let handshake = tokio::select! {
+            r = tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(stream)) => r,
+            _ = phase.wait_for(|p| *p == Phase::Closing) => return,
+        };
+        // A client that cannot speak our TLS is its own problem: nginx logs it at info.
+        let stream = match handshake {
+            Ok(Ok(stream)) => stream,
+            Ok(Err(e)) => {
+                sluice_log::info!("SSL handshake with client {client} failed: {e}");
+                return;
+            }
+            Err(_) => {
+                sluice_log::info!("SSL handshake with client {client} timed out");
+                return;
+            }
+        };
+        let info = ConnInfo {
+            client,
+            local,
+            scheme: "https",
+            sni: stream.get_ref().1.server_name().map(str::to_owned),
+        };
+        self.serve(stream, info).await
+    }
+
+    async fn serve<S>(self, stream: S, info: ConnInfo)
+    where
+        S: AsyncRead + AsyncWrite + Unpin + 'static,
+    {
+        let Conn { kind, gw, life } = self;
+        let client = info.client;
+        let conn_info = Rc::new(info);
+        let max_buf = max_buf(&gw);
+        let svc = service_fn(move |req| {
+            let (gw, conn_info) = (gw.clone(), conn_info.clone());
+            async move {
+                Ok::<_, Infallible>(match kind {
+                    ListenKind::Proxy => runloop::handle(gw, conn_info, req).await,
+                    ListenKind::Admin | ListenKind::Status => admin::handle(&gw, kind, req),
+                })
+            }
+        });
+        let mut builder = http1::Builder::new();
+        builder
+            .timer(TokioTimer::new())
+            .header_read_timeout(HEADER_READ_TIMEOUT)
+            .max_buf_size(max_buf);
+        let conn = builder.serve_connection(TokioIo::new(stream), svc);
+        tokio::pin!(conn);
+        let mut phase = life.phase.subscribe();
+        let result = tokio::select! {
+            r = conn.as_mut() => r,
+            _ = phase.wait_for(|p| *p == Phase::Closing) => {
+                conn.as_mut().graceful_shutdown();
+                conn.await
+            }
+        };
+        if let Err(e) = result {
+            sluice_log::debug!("connection from {client} ended: {e}");
         }
-    });
-    let mut builder = http1::Builder::new();
-    builder
-        .timer(TokioTimer::new())
-        .header_read_timeout(HEADER_READ_TIMEOUT)
-        .max_buf_size(max_buf);
-    let conn = builder.serve_connection(TokioIo::new(stream), svc);
-    tokio::pin!(conn);
-    let mut phase = life.phase.subscribe();
-    let result = tokio::select! {
-        r = conn.as_mut() => r,
-        _ = phase.wait_for(|p| *p == Phase::Closing) => {
-            conn.as_mut().graceful_shutdown();
-            conn.await
-        }
-    };
-    if let Err(e) = result {
-        sluice_log::debug!("connection from {client} ended: {e}");
     }
 }
 

@@ -10,6 +10,8 @@ use std::time::Duration;
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Listen {
     pub addr: SocketAddr,
+    /// `ssl`: connections are TLS, with the certificates of `ssl_cert` / `ssl_cert_key`.
+    pub ssl: bool,
     /// `http2`: serve HTTP/2 (h2c with prior knowledge, as nginx without `ssl`).
     pub http2: bool,
     /// `reuseport`. Workers always get one `SO_REUSEPORT` socket each; the flag is accepted for
@@ -41,7 +43,8 @@ pub enum KeepAlive {
     },
 }
 
-const USAGE: &str = "must be of form: [off] | <ip>:<port> [http2] [reuseport] [backlog=N] [bind] \
+const USAGE: &str =
+    "must be of form: [off] | <ip>:<port> [ssl] [http2] [reuseport] [backlog=N] [bind] \
                      [deferred] [ipv6only=on|off] [so_keepalive=on|off|idle:interval:count], \
                      [... next entry ...]";
 
@@ -53,7 +56,8 @@ pub(crate) fn parse_list(s: &str) -> Result<Vec<Listen>, String> {
     let mut listens: Vec<Listen> = Vec::new();
     for entry in s.split(',') {
         let listen = parse_entry(entry.trim())?;
-        if listens.iter().any(|l| l.addr == listen.addr) {
+        // Port 0 lets the kernel pick a free port for each entry.
+        if listen.addr.port() != 0 && listens.iter().any(|l| l.addr == listen.addr) {
             return Err(format!("{} is listed twice", listen.addr));
         }
         listens.push(listen);
@@ -68,6 +72,7 @@ fn parse_entry(entry: &str) -> Result<Listen, String> {
         .ok_or_else(|| format!("empty entry: {USAGE}"))?;
     let mut listen = Listen {
         addr: address(addr).ok_or_else(|| format!("invalid address '{addr}': {USAGE}"))?,
+        ssl: false,
         http2: false,
         reuseport: false,
         bind: false,
@@ -79,13 +84,12 @@ fn parse_entry(entry: &str) -> Result<Listen, String> {
     for flag in words {
         match flag.split_once('=') {
             None => match flag {
+                "ssl" => listen.ssl = true,
                 "http2" => listen.http2 = true,
                 "reuseport" => listen.reuseport = true,
                 "bind" => listen.bind = true,
                 "deferred" => listen.deferred = true,
-                "ssl" | "proxy_protocol" => {
-                    return Err(format!("the '{flag}' flag is not supported yet"))
-                }
+                "proxy_protocol" => return Err(format!("the '{flag}' flag is not supported yet")),
                 _ => return Err(format!("unknown flag '{flag}': {USAGE}")),
             },
             Some(("backlog", n)) => {
@@ -196,7 +200,9 @@ mod tests {
     #[test]
     fn kong_default_flags() {
         let l = one("0.0.0.0:8000 reuseport backlog=16384");
-        assert!(l.reuseport);
+        assert!(l.reuseport && !l.ssl);
+        let l = one("0.0.0.0:8443 ssl reuseport backlog=16384 deferred bind");
+        assert!(l.ssl && l.reuseport && l.deferred && l.bind);
         assert_eq!(l.backlog, Some(16384));
         let l = one("[::]:8000 http2 bind deferred ipv6only=on so_keepalive=30s:10s:3");
         assert!(l.http2 && l.bind && l.deferred);
@@ -225,12 +231,12 @@ mod tests {
 
     #[test]
     fn lists_and_errors() {
-        let list = parse_list("0.0.0.0:8000, 127.0.0.1:8443 http2").unwrap();
+        let list = parse_list("0.0.0.0:8000, 127.0.0.1:8443 ssl http2").unwrap();
         assert_eq!(list.len(), 2);
-        assert!(list[1].http2);
-        assert!(parse_list("0.0.0.0:8000 ssl")
+        assert!(!list[0].ssl && list[1].ssl && list[1].http2);
+        assert!(parse_list("0.0.0.0:8000 proxy_protocol")
             .unwrap_err()
-            .contains("'ssl' flag is not supported"));
+            .contains("'proxy_protocol' flag is not supported"));
         assert!(parse_list("0.0.0.0:8000 fast")
             .unwrap_err()
             .contains("unknown flag 'fast'"));
@@ -242,6 +248,7 @@ mod tests {
         assert!(parse_list("1.1.1.1:1, 1.1.1.1:1")
             .unwrap_err()
             .contains("listed twice"));
+        assert_eq!(parse_list("1.1.1.1:0, 1.1.1.1:0 ssl").unwrap().len(), 2);
         assert!(parse_list("1.1.1.1:1,").is_err());
     }
 

@@ -244,7 +244,7 @@ fn every_bad_value_is_reported_with_file_line_and_key() {
         "log_level = loud\n\
          worker_processes = many\n\
          # a comment line\n\
-         proxy_listen = 0.0.0.0:8000 ssl\n\
+         proxy_listen = 0.0.0.0:8000 proxy_protocol\n\
          colour = blue\n\
          mem_cache_size = lots\n\
          real_ip_recursive = maybe\n\
@@ -269,7 +269,7 @@ fn every_bad_value_is_reported_with_file_line_and_key() {
             "FILE:12: database: only 'off' is supported, got 'postgres'",
             "FILE:13: router_flavor: only 'traditional_compatible' is supported, got 'expressions'",
             "FILE:6: mem_cache_size: invalid size 'lots' (expected e.g. 512, 8k, 5m, 1g)",
-            "FILE:4: proxy_listen: the 'ssl' flag is not supported yet",
+            "FILE:4: proxy_listen: the 'proxy_protocol' flag is not supported yet",
             "FILE:2: worker_processes: expected 'auto' or an integer between 1 and 1024, got 'many'",
             "FILE:1: log_level: unknown log level 'loud' (expected debug, info, notice, warn, error, crit, alert or emerg)",
             "FILE:18: proxy_error_log: expected a path, /dev/stdout, /dev/stderr or off",
@@ -425,4 +425,50 @@ fn unreadable_file_is_one_error() {
     assert!(e
         .to_string()
         .starts_with("/nonexistent/sluice.conf: cannot read the config file:"));
+}
+
+#[test]
+fn ssl_listeners_and_certificates() {
+    let c = load("proxy_listen = 127.0.0.1:9000, 127.0.0.1:9443 ssl\n");
+    assert!(c.has_ssl_listener());
+    assert!(c.proxy_listen[1].ssl);
+    assert!(c.ssl_cert.is_empty());
+    assert_eq!(c.lua_ssl_trusted_certificate, vec![TrustedCa::System]);
+    let ssl = c.prefix.join("ssl");
+    assert_eq!(
+        c.ssl_cert_pairs(),
+        vec![(ssl.join("kong-default.crt"), ssl.join("kong-default.key"))]
+    );
+    let cert = conf_file("not checked here");
+    let (crt, key) = (cert.display(), cert.display());
+    let c = load(&format!(
+        "ssl_cert = {crt}, {crt}\nssl_cert_key = {key},{key}\nlua_ssl_trusted_certificate = off\n"
+    ));
+    assert_eq!(c.ssl_cert_pairs(), vec![(cert.clone(), cert.clone()); 2]);
+    assert!(c.lua_ssl_trusted_certificate.is_empty());
+}
+
+#[test]
+fn certificate_errors_name_the_key() {
+    let cert = conf_file("");
+    let shown = errors(
+        &format!(
+            "admin_listen = 127.0.0.1:9001 ssl\n\
+             ssl_cert = /nonexistent/cert.pem\n\
+             ssl_cert_key = {}, {}\n\
+             lua_ssl_trusted_certificate = system, /nonexistent/ca.pem\n",
+            cert.display(),
+            cert.display()
+        ),
+        &[],
+    );
+    assert_eq!(
+        shown,
+        vec![
+            "FILE:2: ssl_cert: cannot read '/nonexistent/cert.pem': No such file or directory (os error 2)",
+            "FILE:4: lua_ssl_trusted_certificate: cannot read '/nonexistent/ca.pem': No such file or directory (os error 2)",
+            "FILE:1: admin_listen: the 'ssl' flag is only supported on proxy_listen",
+            "FILE:2: ssl_cert: ssl_cert lists 1 file(s) but ssl_cert_key lists 2: each certificate needs its key",
+        ]
+    );
 }

@@ -5,25 +5,25 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::time::Duration;
 
-pub use reqwest::blocking::{Client, Response};
+pub use reqwest::blocking::{Client, ClientBuilder, Response};
 
-/// A client that never uses a proxy from the environment and gives up after 30 s.
-pub fn client() -> Client {
+/// Every client of the tests starts here: no proxy from the environment, a 30 s timeout, rustls
+/// on `ring` for https.
+pub fn builder() -> ClientBuilder {
+    // Already installed by an earlier client: fine.
+    let _ = rustls::crypto::ring::default_provider().install_default();
     Client::builder()
         .no_proxy()
         .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap()
+}
+
+pub fn client() -> Client {
+    builder().build().unwrap()
 }
 
 /// A fresh connection per request, so requests spread over the workers' sockets.
 pub fn fresh_client() -> Client {
-    Client::builder()
-        .no_proxy()
-        .pool_max_idle_per_host(0)
-        .timeout(Duration::from_secs(30))
-        .build()
-        .unwrap()
+    builder().pool_max_idle_per_host(0).build().unwrap()
 }
 
 pub fn get(url: &str) -> Response {

@@ -1,6 +1,7 @@
 //! The harness: start `sluice` in a temporary prefix, find its ports, talk to it, stop it.
 
 pub mod http;
+pub mod tls;
 pub mod upstream;
 
 use std::net::SocketAddr;
@@ -25,12 +26,14 @@ pub struct Sluice {
     pub child: Child,
     pub dir: tempfile::TempDir,
     pub proxy: SocketAddr,
+    /// The last `ssl` proxy listener, if any.
+    pub proxy_ssl: Option<SocketAddr>,
     pub admin: SocketAddr,
 }
 
 /// The node config of a test: loopback ports chosen by the kernel and two workers, unless
 /// `extra` sets those keys itself.
-fn node_conf(prefix: &Path, extra: &str) -> String {
+pub fn node_conf(prefix: &Path, extra: &str) -> String {
     let base = format!(
         "prefix = {}\nproxy_listen = 127.0.0.1:0\nadmin_listen = 127.0.0.1:0\nworker_processes = 2\n\
          declarative_config = {}\nlog_level = info\n",
@@ -73,6 +76,7 @@ impl Sluice {
             child,
             dir,
             proxy: "0.0.0.0:0".parse().unwrap(),
+            proxy_ssl: None,
             admin: "0.0.0.0:0".parse().unwrap(),
         };
         let addrs = sluice.prefix().join("listen.addrs");
@@ -94,9 +98,10 @@ impl Sluice {
             return false;
         };
         for line in text.lines() {
-            match line.split_once(' ') {
-                Some(("proxy", a)) => self.proxy = a.parse().unwrap(),
-                Some(("admin", a)) => self.admin = a.parse().unwrap(),
+            match line.split_whitespace().collect::<Vec<_>>()[..] {
+                ["proxy", a] => self.proxy = a.parse().unwrap(),
+                ["proxy", a, "ssl"] => self.proxy_ssl = Some(a.parse().unwrap()),
+                ["admin", a] => self.admin = a.parse().unwrap(),
                 _ => {}
             }
         }

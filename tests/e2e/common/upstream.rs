@@ -1,5 +1,6 @@
-//! Upstream servers on loopback: an echo server that reports what it received, with a few
-//! behaviours selected by the path's last segments (`/slow/<ms>`, `/bytes/<n>`).
+//! Upstream servers on loopback: an echo server that reports what it received (over TLS, with the
+//! SNI it got), with a few behaviours selected by the path's last segments (`/slow/<ms>`,
+//! `/bytes/<n>`).
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
@@ -14,6 +15,10 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
+use tokio::io::{AsyncRead, AsyncWrite};
+use tokio_rustls::TlsAcceptor;
+
+use super::tls::Leaf;
 
 type Body = http_body_util::combinators::BoxBody<Bytes, Infallible>;
 
@@ -21,14 +26,33 @@ type Body = http_body_util::combinators::BoxBody<Bytes, Infallible>;
 pub struct Upstream {
     pub addr: SocketAddr,
     hits: Arc<AtomicUsize>,
+    connections: Arc<AtomicUsize>,
 }
 
 impl Upstream {
     /// Starts an echo server that names itself `name` in its answers.
     pub fn start(name: &'static str) -> Upstream {
+        Upstream::serve(name, None)
+    }
+
+    /// An echo server speaking HTTPS with `leaf` as its certificate.
+    pub fn start_tls(name: &'static str, leaf: &Leaf) -> Upstream {
+        let key = rustls::pki_types::pem::PemObject::from_pem_slice(leaf.key.as_bytes()).unwrap();
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let config = rustls::ServerConfig::builder_with_provider(provider)
+            .with_safe_default_protocol_versions()
+            .unwrap()
+            .with_no_client_auth()
+            .with_single_cert(vec![leaf.der()], key)
+            .unwrap();
+        Upstream::serve(name, Some(TlsAcceptor::from(Arc::new(config))))
+    }
+
+    fn serve(name: &'static str, tls: Option<TlsAcceptor>) -> Upstream {
         let (tx, rx) = std::sync::mpsc::channel();
         let hits = Arc::new(AtomicUsize::new(0));
-        let counter = hits.clone();
+        let connections = Arc::new(AtomicUsize::new(0));
+        let (counter, accepted) = (hits.clone(), connections.clone());
         std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(1)
@@ -40,15 +64,18 @@ impl Upstream {
                 tx.send(listener.local_addr().unwrap()).unwrap();
                 loop {
                     let (stream, _) = listener.accept().await.unwrap();
-                    let counter = counter.clone();
+                    accepted.fetch_add(1, Ordering::SeqCst);
+                    let (counter, tls) = (counter.clone(), tls.clone());
                     tokio::spawn(async move {
-                        let svc = service_fn(move |req| {
-                            counter.fetch_add(1, Ordering::SeqCst);
-                            respond(name, req)
-                        });
-                        let _ = http1::Builder::new()
-                            .serve_connection(TokioIo::new(stream), svc)
-                            .await;
+                        match tls {
+                            None => echo_connection(stream, name, None, counter).await,
+                            Some(acceptor) => {
+                                if let Ok(stream) = acceptor.accept(stream).await {
+                                    let sni = stream.get_ref().1.server_name().map(Arc::from);
+                                    echo_connection(stream, name, sni, counter).await;
+                                }
+                            }
+                        }
                     });
                 }
             });
@@ -56,7 +83,13 @@ impl Upstream {
         Upstream {
             addr: rx.recv().unwrap(),
             hits,
+            connections,
         }
+    }
+
+    /// How many connections this upstream has accepted.
+    pub fn connections(&self) -> usize {
+        self.connections.load(Ordering::SeqCst)
     }
 
     /// How many requests have reached this upstream (counted when they arrive).
@@ -69,7 +102,30 @@ impl Upstream {
     }
 }
 
-async fn respond(name: &str, req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
+async fn echo_connection<S>(
+    stream: S,
+    name: &'static str,
+    sni: Option<Arc<str>>,
+    counter: Arc<AtomicUsize>,
+) where
+    S: AsyncRead + AsyncWrite + Unpin + Send + 'static,
+{
+    let svc = service_fn(move |req| {
+        counter.fetch_add(1, Ordering::SeqCst);
+        respond(name, sni.clone(), req)
+    });
+    let _ = http1::Builder::new()
+        .serve_connection(TokioIo::new(stream), svc)
+        .await;
+}
+
+/// Echoes the request; `sni` is what the client sent in its TLS handshake (`null` without TLS
+/// or SNI).
+async fn respond(
+    name: &str,
+    sni: Option<Arc<str>>,
+    req: Request<Incoming>,
+) -> Result<Response<Body>, Infallible> {
     let segments: Vec<String> = req
         .uri()
         .path()
@@ -108,6 +164,7 @@ async fn respond(name: &str, req: Request<Incoming>) -> Result<Response<Body>, I
         "uri": parts.uri.to_string(),
         "headers": headers,
         "body_len": body_len,
+        "sni": sni.as_deref(),
     });
     let mut resp = Response::new(Full::new(Bytes::from(echo.to_string())).boxed());
     resp.headers_mut()

@@ -101,6 +101,12 @@ fn install_var(lua: &Lua, ngx: &Table) -> mlua::Result<()> {
                 "is_args" => text(if req.uri.query().is_some() { "?" } else { "" }.to_string())?,
                 "request_method" => text(req.method.to_string())?,
                 "scheme" => text(ctx.conn.scheme.to_string())?,
+                "https" => text(if ctx.conn.scheme == "https" { "on" } else { "" }.to_string())?,
+                "ssl_server_name" => ctx
+                    .conn
+                    .sni
+                    .as_ref()
+                    .map_or(Ok(Value::Nil), |sni| text(sni.clone()))?,
                 "host" => text(host_header.map_or_else(
                     || ctx.conn.local.ip().to_string(),
                     |h| {

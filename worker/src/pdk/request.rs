@@ -5,6 +5,7 @@ use mlua::{Lua, LuaSerdeExt, Table, Value};
 
 use super::phases::{REQUEST, REQUEST_BODY};
 use super::{args, def, headers, namespace, request_in};
+use crate::proxy::strip_port;
 
 pub fn install(lua: &Lua, kong: &Table) -> mlua::Result<()> {
     let t = namespace(lua, kong, "request")?;
@@ -207,13 +208,6 @@ fn host_and_port(ctx: &crate::runloop::RequestCtx) -> (String, u16) {
         strip_port(&host).to_ascii_lowercase(),
         ctx.conn.local.port(),
     )
-}
-
-fn strip_port(host: &str) -> &str {
-    if host.starts_with('[') {
-        return host.split_inclusive(']').next().unwrap_or(host);
-    }
-    host.rsplit_once(':').map_or(host, |(h, _)| h)
 }
 
 /// An `X-Forwarded-*` header, believed only from `trusted_ips` (Kong's rule).

@@ -5,6 +5,7 @@ pub mod body;
 pub mod errors;
 mod forward;
 pub mod pool;
+mod write_timeout;
 
 use std::net::SocketAddr;
 use std::rc::Rc;
@@ -20,13 +21,16 @@ use crate::runloop::ctx::Source;
 use crate::runloop::RequestCtx;
 use body::Body;
 use errors::{json_error, kong_error};
-use pool::{Failed, UpstreamError};
+use pool::{Failed, UpstreamError, UpstreamTls};
 
 /// What the gateway knows about the client connection a request came on.
 pub struct ConnInfo {
     pub client: SocketAddr,
     pub local: SocketAddr,
+    /// `https` on an `ssl` listener.
     pub scheme: &'static str,
+    /// The server name the client sent in its TLS handshake.
+    pub sni: Option<String>,
 }
 
 /// Proxies the routed request in `ctx` to its service. `keep_request` leaves the client's headers
@@ -48,14 +52,19 @@ pub async fn forward(
     let proxy_latency = ctx.started.elapsed();
     let upstream_started = Instant::now();
     let mut tries = 0;
-    let (target_override, balancer) = {
+    let (target_override, balancer, https) = {
         let changes = ctx.upstream.borrow();
         let balancer = changes
             .upstream
             .as_ref()
             .and_then(|name| gw.upstreams.get(name))
             .unwrap_or(&service.balancer);
-        (changes.target.clone(), balancer.clone())
+        // `kong.service.request.set_scheme` overrides the service's protocol.
+        let https = changes
+            .scheme
+            .as_deref()
+            .map_or(service.https, |s| s == "https");
+        (changes.target.clone(), balancer.clone(), https)
     };
     let result = loop {
         let target = match &target_override {
@@ -89,12 +98,28 @@ pub async fn forward(
         };
         let host = match (&client_host, preserve_host) {
             (Some(client_host), true) => client_host.clone(),
-            _ => service.host_header(&target),
+            _ => service.host_header(&target, https),
+        };
+        // The SNI is the Host sent upstream, as Kong's `proxy_ssl_name $upstream_host`.
+        let tls = if https {
+            match crate::tls::server_name(&host) {
+                Ok(name) => Some(UpstreamTls {
+                    connector: &service.tls,
+                    name,
+                }),
+                Err(e) => {
+                    sluice_log::error!("{e} for TLS to upstream {peer}");
+                    ctx.resp.borrow_mut().source = Source::Error;
+                    return kong_error(StatusCode::BAD_GATEWAY);
+                }
+            }
+        } else {
+            None
         };
         forward::set_host(req.headers_mut(), &host);
         match gw
             .pool
-            .send(peer, req, service.connect_timeout, service.read_timeout)
+            .send(peer, tls.as_ref(), req, service.timeouts)
             .await
         {
             Ok(resp) => break Ok(resp),
@@ -120,14 +145,14 @@ pub async fn forward(
             ctx.resp.borrow_mut().source = Source::Error;
             match error {
                 UpstreamError::Timeout => kong_error(StatusCode::GATEWAY_TIMEOUT),
-                UpstreamError::Connect(_) | UpstreamError::Protocol(_) => {
+                UpstreamError::Connect(_) | UpstreamError::Tls(_) | UpstreamError::Protocol(_) => {
                     kong_error(StatusCode::BAD_GATEWAY)
                 }
             }
         }
         Ok(resp) => {
             entry.upstream_status = Some(resp.status().as_u16());
-            entry.read_timeout = Some(service.read_timeout);
+            entry.read_timeout = Some(service.timeouts.read);
             let (mut parts, body) = resp.into_parts();
             forward::strip_hop_by_hop(&mut parts.headers);
             {
@@ -243,7 +268,8 @@ fn millis(d: Duration) -> HeaderValue {
     HeaderValue::from(d.as_millis() as u64)
 }
 
-fn strip_port(host: &str) -> &str {
+/// `host` without its `:port` (IPv6 keeps its brackets).
+pub fn strip_port(host: &str) -> &str {
     if host.starts_with('[') {
         return host.split_inclusive(']').next().unwrap_or(host);
     }

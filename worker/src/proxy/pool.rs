@@ -1,27 +1,34 @@
 //! Keep-alive connections to upstream peers, per worker (nginx's `keepalive` upstream pool with
 //! Kong's `upstream_keepalive_*` limits).
 
-use std::cell::RefCell;
+use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
+use std::rc::Rc;
 use std::time::Duration;
 
 use hyper::body::Incoming;
 use hyper::client::conn::http1::{self, SendRequest};
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
+use rustls::pki_types::ServerName;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::TcpStream;
 use tokio::time::{timeout, Instant};
 
 use super::body::Body;
+use super::write_timeout::WriteTimeout;
 use crate::settings::Keepalive;
+use crate::tls::Connector;
 
 /// Why a request could not be proxied; each maps to one of Kong's error responses.
 #[derive(Debug)]
 pub enum UpstreamError {
     /// No connection could be made: refused, unreachable, or the connect timeout passed.
     Connect(std::io::Error),
-    /// The peer did not answer within the read timeout.
+    /// The TLS handshake failed, e.g. the certificate did not verify.
+    Tls(std::io::Error),
+    /// The peer did not answer within the read timeout, or took no data for the write timeout.
     Timeout,
     /// The connection broke or the peer's answer was not valid HTTP.
     Protocol(hyper::Error),
@@ -31,6 +38,7 @@ impl std::fmt::Display for UpstreamError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             UpstreamError::Connect(e) => write!(f, "connect() failed: {e}"),
+            UpstreamError::Tls(e) => write!(f, "SSL handshake with the upstream failed: {e}"),
             UpstreamError::Timeout => f.write_str("upstream timed out"),
             UpstreamError::Protocol(e) => write!(
                 f,
@@ -55,10 +63,36 @@ impl From<UpstreamError> for Failed {
     }
 }
 
+/// Kong's per-service upstream timeouts.
+#[derive(Debug, Clone, Copy)]
+pub struct Timeouts {
+    pub connect: Duration,
+    pub write: Duration,
+    pub read: Duration,
+}
+
+/// TLS to an upstream: how, and the name sent as SNI and verified.
+pub struct UpstreamTls<'a> {
+    pub connector: &'a Connector,
+    pub name: ServerName<'static>,
+}
+
+impl UpstreamTls<'_> {
+    fn same(&self, made: &Option<(ServerName<'static>, bool)>) -> bool {
+        made.as_ref()
+            .is_some_and(|(name, verify)| *name == self.name && *verify == self.connector.verify)
+    }
+}
+
 struct Pooled {
     sender: SendRequest<Body>,
     requests: u32,
     idle_since: Instant,
+    /// The stall timeout of the connection's writes, set per request.
+    write_timeout: Rc<Cell<Duration>>,
+    /// What TLS the connection was made with (name, verified): reused only for the same, never
+    /// for plain HTTP.
+    tls: Option<(ServerName<'static>, bool)>,
 }
 
 /// Per-peer lists of open connections. A connection goes back in the list as soon as its response
@@ -82,12 +116,13 @@ impl Pool {
     pub async fn send(
         &self,
         peer: SocketAddr,
+        tls: Option<&UpstreamTls<'_>>,
         mut req: Request<Body>,
-        connect_timeout: Duration,
-        read_timeout: Duration,
+        timeouts: Timeouts,
     ) -> Result<Response<Incoming>, Failed> {
-        while let Some(mut conn) = self.checkout(peer) {
-            match timeout(read_timeout, conn.sender.try_send_request(req)).await {
+        while let Some(mut conn) = self.checkout(peer, tls) {
+            conn.write_timeout.set(timeouts.write);
+            match timeout(timeouts.read, conn.sender.try_send_request(req)).await {
                 Err(_) => return Err(UpstreamError::Timeout.into()),
                 Ok(Ok(resp)) => {
                     self.checkin(peer, conn);
@@ -96,11 +131,11 @@ impl Pool {
                 Ok(Err(mut e)) => match e.take_message() {
                     // The peer closed the idle connection first: retry on the next one.
                     Some(unsent) => req = unsent,
-                    None => return Err(UpstreamError::Protocol(e.into_error()).into()),
+                    None => return Err(sent_error(e.into_error()).into()),
                 },
             }
         }
-        let mut conn = match self.connect(peer, connect_timeout).await {
+        let mut conn = match self.connect(peer, tls, timeouts).await {
             Ok(conn) => conn,
             Err(error) => {
                 return Err(Failed {
@@ -109,9 +144,9 @@ impl Pool {
                 })
             }
         };
-        match timeout(read_timeout, conn.sender.send_request(req)).await {
+        match timeout(timeouts.read, conn.sender.send_request(req)).await {
             Err(_) => Err(UpstreamError::Timeout.into()),
-            Ok(Err(e)) => Err(UpstreamError::Protocol(e).into()),
+            Ok(Err(e)) => Err(sent_error(e).into()),
             Ok(Ok(resp)) => {
                 self.checkin(peer, conn);
                 Ok(resp)
@@ -119,36 +154,58 @@ impl Pool {
         }
     }
 
+    /// Connects, with TLS when asked; the TLS handshake counts in the connect timeout, as in nginx.
     async fn connect(
         &self,
         peer: SocketAddr,
-        connect_timeout: Duration,
+        tls: Option<&UpstreamTls<'_>>,
+        timeouts: Timeouts,
     ) -> Result<Pooled, UpstreamError> {
-        let stream = match timeout(connect_timeout, TcpStream::connect(peer)).await {
-            Err(_) => return Err(UpstreamError::Connect(std::io::ErrorKind::TimedOut.into())),
-            Ok(r) => r.map_err(UpstreamError::Connect)?,
+        let write_timeout = Rc::new(Cell::new(timeouts.write));
+        let connecting = async {
+            let stream = TcpStream::connect(peer)
+                .await
+                .map_err(UpstreamError::Connect)?;
+            let _ = stream.set_nodelay(true);
+            let stream = WriteTimeout::new(stream, write_timeout.clone());
+            match tls {
+                None => handshake(stream).await,
+                Some(tls) => {
+                    let stream = tls
+                        .connector
+                        .inner
+                        .connect(tls.name.clone(), stream)
+                        .await
+                        .map_err(UpstreamError::Tls)?;
+                    handshake(stream).await
+                }
+            }
         };
-        let _ = stream.set_nodelay(true);
-        let (sender, conn) = http1::handshake(TokioIo::new(stream))
-            .await
-            .map_err(UpstreamError::Protocol)?;
-        tokio::task::spawn_local(async move {
-            // Errors surface through the SendRequest of the request in flight.
-            let _ = conn.await;
-        });
+        let sender = match timeout(timeouts.connect, connecting).await {
+            Err(_) => return Err(UpstreamError::Connect(std::io::ErrorKind::TimedOut.into())),
+            Ok(r) => r?,
+        };
         Ok(Pooled {
             sender,
             requests: 0,
             idle_since: Instant::now(),
+            write_timeout,
+            tls: tls.map(|t| (t.name.clone(), t.connector.verify)),
         })
     }
 
-    fn checkout(&self, peer: SocketAddr) -> Option<Pooled> {
+    fn checkout(&self, peer: SocketAddr, tls: Option<&UpstreamTls<'_>>) -> Option<Pooled> {
         let mut peers = self.peers.borrow_mut();
         let list = peers.get_mut(&peer)?;
         let now = Instant::now();
         list.retain(|c| !c.sender.is_closed() && now - c.idle_since < self.limits.idle_timeout);
-        let ready = list.iter().position(|c| c.sender.is_ready())?;
+        let ready = list.iter().position(|c| {
+            c.sender.is_ready()
+                && match tls {
+                    None => c.tls.is_none(),
+                    Some(tls) => tls.same(&c.tls),
+                }
+        })?;
         list.remove(ready)
     }
 
@@ -164,4 +221,35 @@ impl Pool {
             list.push_back(conn);
         }
     }
+}
+
+/// Starts HTTP/1.1 on a connected stream; the connection runs in its own task.
+async fn handshake<S>(stream: S) -> Result<SendRequest<Body>, UpstreamError>
+where
+    S: AsyncRead + AsyncWrite + Unpin + 'static,
+{
+    let (sender, conn) = http1::handshake(TokioIo::new(stream))
+        .await
+        .map_err(UpstreamError::Protocol)?;
+    tokio::task::spawn_local(async move {
+        // Errors surface through the SendRequest of the request in flight.
+        let _ = conn.await;
+    });
+    Ok(sender)
+}
+
+/// A request that failed once written: a write stall (`write_timeout`) is a timeout, anything
+/// else a broken exchange.
+fn sent_error(e: hyper::Error) -> UpstreamError {
+    let mut source = std::error::Error::source(&e);
+    while let Some(cause) = source {
+        if cause
+            .downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
+        {
+            return UpstreamError::Timeout;
+        }
+        source = cause.source();
+    }
+    UpstreamError::Protocol(e)
 }

@@ -7,6 +7,7 @@ mod access;
 pub mod ctx;
 mod downstream;
 pub(crate) mod drive;
+mod https;
 mod phase;
 
 use std::rc::Rc;
@@ -59,6 +60,8 @@ pub async fn handle(
             StatusCode::NOT_FOUND,
             "no Route matched with those values",
         );
+        exit_response(&ctx)
+    } else if https::refused(&gw, &ctx) {
         exit_response(&ctx)
     } else {
         if let Some(p) = plugins {
@@ -134,8 +137,17 @@ fn unexpected_error(ctx: &RequestCtx) {
 
 /// A short-circuit with Kong's `{"message": ...}` JSON body.
 pub fn json_exit(ctx: &RequestCtx, status: StatusCode, message: &str) {
+    json_exit_with(ctx, status, message, http::HeaderMap::new());
+}
+
+/// [`json_exit`] with more response headers.
+fn json_exit_with(
+    ctx: &RequestCtx,
+    status: StatusCode,
+    message: &str,
+    mut headers: http::HeaderMap,
+) {
     let body = Bytes::from(serde_json::json!({ "message": message }).to_string());
-    let mut headers = http::HeaderMap::new();
     headers.insert(
         http::header::CONTENT_TYPE,
         HeaderValue::from_static("application/json; charset=utf-8"),

@@ -1,0 +1,296 @@
+//! TLS with rustls and its `ring` provider: the acceptor of `ssl` listeners and the connectors of
+//! https upstreams. Both offer only HTTP/1.1 in ALPN (the only HTTP the worker speaks).
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
+use rustls::client::WebPkiServerVerifier;
+use rustls::crypto::{verify_tls12_signature, verify_tls13_signature, CryptoProvider};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
+use rustls::server::{ClientHello, ResolvesServerCert};
+use rustls::sign::CertifiedKey;
+use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, ServerConfig, SignatureScheme};
+use sluice_conf::TrustedCa;
+use tokio_rustls::{TlsAcceptor, TlsConnector};
+
+const ALPN_HTTP11: &[u8] = b"http/1.1";
+
+fn provider() -> Arc<CryptoProvider> {
+    Arc::new(rustls::crypto::ring::default_provider())
+}
+
+/// The acceptor for `ssl` listeners, serving the `ssl_cert` / `ssl_cert_key` pairs (PEM).
+pub fn acceptor(pairs: &[(PathBuf, PathBuf)]) -> Result<TlsAcceptor, String> {
+    let provider = provider();
+    let keys = pairs
+        .iter()
+        .map(|(cert, key)| certified_key(cert, key, &provider).map(Arc::new))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut config = ServerConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .with_no_client_auth()
+        .with_cert_resolver(Arc::new(ByKeyType(keys)));
+    config.alpn_protocols = vec![ALPN_HTTP11.to_vec()];
+    Ok(TlsAcceptor::from(Arc::new(config)))
+}
+
+fn certified_key(
+    cert: &Path,
+    key: &Path,
+    provider: &CryptoProvider,
+) -> Result<CertifiedKey, String> {
+    let chain = CertificateDer::pem_file_iter(cert)
+        .and_then(Iterator::collect::<Result<Vec<_>, _>>)
+        .map_err(|e| format!("ssl_cert: cannot load '{}': {e}", cert.display()))?;
+    if chain.is_empty() {
+        return Err(format!("ssl_cert: no certificate in '{}'", cert.display()));
+    }
+    let der = PrivateKeyDer::from_pem_file(key)
+        .map_err(|e| format!("ssl_cert_key: cannot load '{}': {e}", key.display()))?;
+    CertifiedKey::from_der(chain, der, provider).map_err(|e| {
+        format!(
+            "ssl_cert_key: '{}' does not fit '{}': {e}",
+            key.display(),
+            cert.display()
+        )
+    })
+}
+
+/// Picks the first certificate whose key can sign with a scheme the client offers, so an RSA and
+/// an ECDSA certificate can be served side by side as nginx does.
+#[derive(Debug)]
+struct ByKeyType(Vec<Arc<CertifiedKey>>);
+
+impl ResolvesServerCert for ByKeyType {
+    fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
+        self.0
+            .iter()
+            .find(|k| k.key.choose_scheme(hello.signature_schemes()).is_some())
+            .cloned()
+    }
+}
+
+/// How upstream TLS connections are made for one service: verified against
+/// `lua_ssl_trusted_certificate` (`tls_verify`), or not (Kong's default).
+#[derive(Clone)]
+pub struct Connector {
+    pub inner: TlsConnector,
+    pub verify: bool,
+}
+
+/// The unverified connector and, when a service asks for `tls_verify`, the verifying one.
+pub struct Connectors {
+    pub unverified: Connector,
+    pub verified: Option<Connector>,
+}
+
+impl Connectors {
+    /// Loads the trusted CAs only when `verifying` (some service has `tls_verify`).
+    pub fn new(trusted: &[TrustedCa], verifying: bool) -> Result<Connectors, String> {
+        let provider = provider();
+        let unverified =
+            client_config(provider.clone(), Arc::new(NoVerification(provider.clone())))?;
+        let verified = if verifying {
+            let roots = Arc::new(root_store(trusted)?);
+            let verifier = WebPkiServerVerifier::builder_with_provider(roots, provider.clone())
+                .build()
+                .map_err(|e| format!("lua_ssl_trusted_certificate: {e}"))?;
+            Some(Connector {
+                inner: client_config(provider, verifier)?,
+                verify: true,
+            })
+        } else {
+            None
+        };
+        Ok(Connectors {
+            unverified: Connector {
+                inner: unverified,
+                verify: false,
+            },
+            verified,
+        })
+    }
+}
+
+fn client_config(
+    provider: Arc<CryptoProvider>,
+    verifier: Arc<dyn ServerCertVerifier>,
+) -> Result<TlsConnector, String> {
+    let mut config = ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| e.to_string())?
+        .dangerous()
+        .with_custom_certificate_verifier(verifier)
+        .with_no_client_auth();
+    config.alpn_protocols = vec![ALPN_HTTP11.to_vec()];
+    Ok(TlsConnector::from(Arc::new(config)))
+}
+
+fn root_store(trusted: &[TrustedCa]) -> Result<RootCertStore, String> {
+    let mut roots = RootCertStore::empty();
+    for ca in trusted {
+        match ca {
+            TrustedCa::System => {
+                // Unparsable system certificates are skipped, as OpenSSL does.
+                roots.add_parsable_certificates(rustls_native_certs::load_native_certs().certs);
+            }
+            TrustedCa::File(path) => {
+                let certs = CertificateDer::pem_file_iter(path)
+                    .and_then(Iterator::collect::<Result<Vec<_>, _>>)
+                    .map_err(|e| {
+                        format!(
+                            "lua_ssl_trusted_certificate: cannot load '{}': {e}",
+                            path.display()
+                        )
+                    })?;
+                for cert in certs {
+                    roots.add(cert).map_err(|e| {
+                        format!("lua_ssl_trusted_certificate: '{}': {e}", path.display())
+                    })?;
+                }
+            }
+        }
+    }
+    Ok(roots)
+}
+
+/// The upstream name as TLS sees it: sent as SNI (unless it is an IP address) and, when
+/// verifying, matched against the certificate. `host` may carry a port and IPv6 brackets.
+pub fn server_name(host: &str) -> Result<ServerName<'static>, String> {
+    let name = match host.strip_prefix('[') {
+        Some(rest) => rest.split(']').next().unwrap_or(rest),
+        None => host.rsplit_once(':').map_or(host, |(h, _)| h),
+    };
+    ServerName::try_from(name.to_owned()).map_err(|_| format!("invalid upstream name '{name}'"))
+}
+
+/// Accepts any certificate (Kong's `tls_verify` off) but still checks the handshake signatures,
+/// so the connection is encrypted to whoever holds the presented key.
+#[derive(Debug)]
+struct NoVerification(Arc<CryptoProvider>);
+
+impl ServerCertVerifier for NoVerification {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        Ok(ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls12_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        verify_tls13_signature(
+            message,
+            cert,
+            dss,
+            &self.0.signature_verification_algorithms,
+        )
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_names_drop_ports_and_brackets() {
+        let name = |h| server_name(h).unwrap().to_str().into_owned();
+        assert_eq!(name("example.com"), "example.com");
+        assert_eq!(name("example.com:8443"), "example.com");
+        assert_eq!(name("127.0.0.1:443"), "127.0.0.1");
+        assert_eq!(name("[::1]:8443"), "::1");
+        assert!(matches!(
+            server_name("[::1]").unwrap(),
+            ServerName::IpAddress(_)
+        ));
+        assert!(server_name("bad name").is_err());
+    }
+
+    /// Writes a PEM file into a fresh temporary directory.
+    fn pem(name: &str, text: &str) -> PathBuf {
+        let dir = std::env::temp_dir().join(format!("sluice-tls-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join(name);
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    #[test]
+    fn acceptor_loads_pairs_and_refuses_a_foreign_key() {
+        let a = rcgen::generate_simple_self_signed(vec!["a.test".into()]).unwrap();
+        let b = rcgen::generate_simple_self_signed(vec!["b.test".into()]).unwrap();
+        let (a_crt, a_key) = (
+            pem("a.crt", &a.cert.pem()),
+            pem("a.key", &a.signing_key.serialize_pem()),
+        );
+        let b_key = pem("b.key", &b.signing_key.serialize_pem());
+        assert!(acceptor(&[(a_crt.clone(), a_key.clone())]).is_ok());
+        let Err(e) = acceptor(&[(a_crt.clone(), b_key)]) else {
+            panic!("a key of another certificate was accepted");
+        };
+        assert!(
+            e.starts_with("ssl_cert_key: '") && e.contains("does not fit"),
+            "{e}"
+        );
+        let Err(e) = acceptor(&[(a_key.clone(), a_key)]) else {
+            panic!("a key was accepted as a certificate");
+        };
+        assert!(e.starts_with("ssl_cert: no certificate in"), "{e}");
+        // A PEM certificate is a trusted CA as well.
+        let verified = Connectors::new(&[TrustedCa::File(a_crt)], true).unwrap();
+        assert!(verified.verified.is_some_and(|c| c.verify));
+    }
+
+    #[test]
+    fn missing_files_name_the_key() {
+        let missing = Path::new("/nonexistent/cert.pem");
+        let Err(e) = acceptor(&[(missing.into(), missing.into())]) else {
+            panic!("a missing certificate was accepted");
+        };
+        assert!(
+            e.starts_with("ssl_cert: cannot load '/nonexistent/cert.pem'"),
+            "{e}"
+        );
+        let Err(e) = Connectors::new(&[TrustedCa::File(missing.into())], true) else {
+            panic!("a missing CA file was accepted");
+        };
+        assert!(
+            e.starts_with("lua_ssl_trusted_certificate: cannot load"),
+            "{e}"
+        );
+        // Not verifying: the trusted CAs are not even read.
+        assert!(Connectors::new(&[TrustedCa::File(missing.into())], false)
+            .unwrap()
+            .verified
+            .is_none());
+    }
+}
