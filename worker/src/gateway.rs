@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use std::collections::HashMap;
 
+use http::HeaderValue;
 use sluice_conf::{Checked, DeclarativeConfig, Protocol};
 use sluice_router::{RequestInfo, RouteSpec, Router};
 
@@ -31,7 +32,7 @@ pub struct Service {
     pub retries: u16,
     pub balancer: Rc<Balancer>,
     /// The upstream's `host_header`, which replaces the target's name in `Host`.
-    pub host_header: Option<String>,
+    pub host_header: Option<HeaderValue>,
 }
 
 struct RouteEntry {
@@ -89,11 +90,10 @@ impl Gateway {
             .upstreams
             .iter()
             .map(|u| {
-                let targets = u.targets.iter().map(|t| Target {
-                    host: t.host.clone(),
-                    port: t.port,
-                    weight: u32::from(t.weight),
-                });
+                let targets = u
+                    .targets
+                    .iter()
+                    .map(|t| Target::new(t.host.clone(), t.port, u32::from(t.weight)));
                 (u.name.clone(), Rc::new(Balancer::new(targets.collect())))
             })
             .collect();
@@ -208,20 +208,11 @@ impl Gateway {
 impl Service {
     /// The `Host` header for a request to `target` when the route does not preserve the client's:
     /// the upstream's `host_header`, else the target, with its port unless it is the default.
-    pub fn host_header(&self, target: &Target) -> String {
-        if let Some(h) = &self.host_header {
-            return h.clone();
-        }
-        let host = if target.host.contains(':') {
-            format!("[{}]", target.host)
-        } else {
-            target.host.clone()
-        };
-        if target.port == 80 {
-            host
-        } else {
-            format!("{host}:{}", target.port)
-        }
+    pub fn host_header(&self, target: &Target) -> HeaderValue {
+        self.host_header
+            .as_ref()
+            .unwrap_or_else(|| target.host_header())
+            .clone()
     }
 }
 
@@ -233,11 +224,7 @@ fn service(
     let upstream = decl.upstream_by_name(&s.host);
     let balancer = match upstreams.get(&s.host) {
         Some(b) => b.clone(),
-        None => Rc::new(Balancer::new(vec![Target {
-            host: s.host.clone(),
-            port: s.port,
-            weight: 1,
-        }])),
+        None => Rc::new(Balancer::new(vec![Target::new(s.host.clone(), s.port, 1)])),
     };
     Service {
         id: s.id.to_string(),
@@ -247,7 +234,9 @@ fn service(
         read_timeout: Duration::from_millis(s.read_timeout.into()),
         retries: s.retries,
         balancer,
-        host_header: upstream.and_then(|u| u.host_header.clone()),
+        host_header: upstream
+            .and_then(|u| u.host_header.as_deref())
+            .and_then(|h| HeaderValue::from_str(h).ok()),
     }
 }
 

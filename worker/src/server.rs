@@ -114,11 +114,7 @@ async fn serve(stream: TcpStream, kind: ListenKind, gw: Rc<Gateway>, life: Rc<Li
         return;
     };
     let _ = stream.set_nodelay(true);
-    let conn_info = Rc::new(ConnInfo {
-        client,
-        local,
-        scheme: "http",
-    });
+    let conn_info = Rc::new(ConnInfo::new(client, local, "http"));
     let max_buf = max_buf(&gw);
     let svc = service_fn(move |req| {
         let (gw, conn_info) = (gw.clone(), conn_info.clone());

@@ -7,6 +7,7 @@ use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
+use http::HeaderValue;
 use tokio::time::Instant;
 
 /// One `host:port` a request may go to.
@@ -15,6 +16,42 @@ pub struct Target {
     pub host: String,
     pub port: u16,
     pub weight: u32,
+    /// What requests need of the target, derived once rather than per request.
+    ip: Option<IpAddr>,
+    host_header: HeaderValue,
+}
+
+impl Target {
+    pub fn new(host: String, port: u16, weight: u32) -> Target {
+        let ip = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<IpAddr>()
+            .ok();
+        let name = if host.contains(':') {
+            format!("[{host}]")
+        } else {
+            host.clone()
+        };
+        let header = if port == 80 {
+            name
+        } else {
+            format!("{name}:{port}")
+        };
+        Target {
+            host_header: HeaderValue::from_str(&header)
+                .unwrap_or_else(|_| HeaderValue::from_static("")),
+            host,
+            port,
+            weight,
+            ip,
+        }
+    }
+
+    /// The `Host` header naming this target: the host, with the port unless it is 80.
+    pub fn host_header(&self) -> &HeaderValue {
+        &self.host_header
+    }
 }
 
 /// Weighted round-robin over targets, per worker.
@@ -71,13 +108,10 @@ impl Resolver {
         }
     }
 
-    /// One address for `host:port`, rotating over all the name's addresses.
-    pub async fn resolve(&self, host: &str, port: u16) -> io::Result<SocketAddr> {
-        if let Ok(ip) = host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .parse::<IpAddr>()
-        {
+    /// One address for the target, rotating over all its name's addresses.
+    pub async fn resolve(&self, target: &Target) -> io::Result<SocketAddr> {
+        let (host, port) = (target.host.as_str(), target.port);
+        if let Some(ip) = target.ip {
             return Ok(SocketAddr::new(ip, port));
         }
         let n = self.next.get().wrapping_add(1);
@@ -114,11 +148,7 @@ mod tests {
     use super::*;
 
     fn t(host: &str, weight: u32) -> Target {
-        Target {
-            host: host.into(),
-            port: 80,
-            weight,
-        }
+        Target::new(host.into(), 80, weight)
     }
 
     #[test]
@@ -136,13 +166,18 @@ mod tests {
     #[tokio::test(flavor = "current_thread")]
     async fn ip_literals_skip_dns() {
         let r = Resolver::new(Duration::from_secs(1));
+        let v4 = Target::new("127.0.0.1".into(), 9, 1);
         assert_eq!(
-            r.resolve("127.0.0.1", 9).await.unwrap(),
+            r.resolve(&v4).await.unwrap(),
             "127.0.0.1:9".parse().unwrap()
         );
-        assert_eq!(
-            r.resolve("[::1]", 9).await.unwrap(),
-            "[::1]:9".parse().unwrap()
-        );
+        let v6 = Target::new("[::1]".into(), 9, 1);
+        assert_eq!(r.resolve(&v6).await.unwrap(), "[::1]:9".parse().unwrap());
+    }
+
+    #[test]
+    fn host_header_names_the_port_unless_80() {
+        assert_eq!(t("api", 1).host_header(), "api");
+        assert_eq!(Target::new("::1".into(), 9, 1).host_header(), "[::1]:9");
     }
 }
