@@ -15,6 +15,11 @@ use std::process::ExitCode;
 use clap::{Parser, Subcommand};
 use sluice_conf::{Checked, LoadOptions};
 
+/// The request path allocates a few dozen small blocks per request, more with Lua plugins (LuaJIT
+/// allocates through Rust's allocator); mimalloc serves them in far fewer instructions than glibc.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "sluice",
