@@ -48,6 +48,11 @@ impl ConnInfo {
             local_port: HeaderValue::from(local.port()),
         }
     }
+
+    /// The client's address as text.
+    pub fn client_ip_text(&self) -> &str {
+        self.client_ip.to_str().unwrap_or_default()
+    }
 }
 
 /// Proxies the routed request in `ctx` to its service. `keep_request` leaves the client's headers
