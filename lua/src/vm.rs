@@ -88,6 +88,10 @@ pub fn new_vm(opts: &VmOptions) -> Result<Lua> {
     Ok(lua)
 }
 
+/// Finished handler coroutines kept for reuse (`call_async` runs each handler in one): creating a
+/// coroutine per handler call costs more than the typical handler itself.
+const THREAD_POOL: usize = 256;
+
 /// LuaJIT without mlua's sandbox: plugins use `ffi` (lrucache, file-log), `debug.traceback`,
 /// and may ship C modules (lpeg, lua-cjson builds) that `lua_package_cpath` points to.
 #[allow(unsafe_code)]
@@ -95,7 +99,7 @@ fn unrestricted_lua() -> Lua {
     // SAFETY: `unsafe_new_with` creates an ordinary VM; it is "unsafe" only because Lua code in
     // it may then load `ffi`/`debug`/C modules and so break Rust's guarantees itself. That is
     // the contract OpenResty gives plugin code, which we run as trusted configuration.
-    unsafe { Lua::unsafe_new_with(StdLib::ALL, LuaOptions::default()) }
+    unsafe { Lua::unsafe_new_with(StdLib::ALL, LuaOptions::new().thread_pool_size(THREAD_POOL)) }
 }
 
 fn set_package_paths(lua: &Lua, opts: &VmOptions) -> Result<()> {

@@ -18,6 +18,11 @@ use clap::{Parser, Subcommand};
 use sluice_conf::LoadOptions;
 use sluice_worker::Loaded;
 
+/// The request path allocates a few dozen small blocks per request, more with Lua plugins (LuaJIT
+/// allocates through Rust's allocator); mimalloc serves them in far fewer instructions than glibc.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Parser)]
 #[command(
     name = "sluice",

@@ -97,7 +97,10 @@ impl<'a> RouteMatch<'a> {
             &self.path,
             service_path.unwrap_or("/"),
         );
-        escape(&joined).into_owned()
+        match escape(&joined) {
+            Cow::Borrowed(_) => joined,
+            Cow::Owned(escaped) => escaped,
+        }
     }
 
     /// [`upstream_path`](Self::upstream_path) with the request's query string re-appended,

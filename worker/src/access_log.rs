@@ -5,6 +5,7 @@ use std::cell::RefCell;
 use std::fmt::Write as _;
 use std::time::Duration;
 
+use http::header::{REFERER, USER_AGENT};
 use sluice_log::LogFile;
 use tokio::time::Instant;
 
@@ -52,18 +53,13 @@ impl Entry {
                     .and_then(|v| v.to_str().ok())
                     .unwrap_or("-")
             };
-            let head = format!(
-                "{} - - [{}] \"{} {} {:?}\"",
-                ctx.conn.client.ip(),
-                chrono::Local::now().format("%d/%b/%Y:%H:%M:%S %z"),
-                req.method,
-                req.uri,
-                req.version,
-            );
-            (
-                head,
-                format!("\"{}\" \"{}\"", header("referer"), header("user-agent")),
-            )
+            let mut head = String::with_capacity(128);
+            head.push_str(ctx.conn.client_ip_text());
+            head.push_str(" - - [");
+            LOCAL_TIME.with(|t| head.push_str(t.borrow_mut().now()));
+            let _ = write!(head, "] \"{} {} {:?}\"", req.method, req.uri, req.version);
+            let tail = format!("\"{}\" \"{}\"", header(REFERER), header(USER_AGENT));
+            (head, tail)
         });
         Entry {
             line,
@@ -86,17 +82,76 @@ impl OnEnd for Entry {
         let Some((head, tail)) = self.line else {
             return;
         };
-        let mut line = format!("{head} {} {bytes_sent} {tail}", self.status);
-        let secs =
-            |d: Option<Duration>| d.map_or("-".to_string(), |d| format!("{:.3}", d.as_secs_f64()));
-        let _ = writeln!(
-            line,
-            " upstream_status={} upstream_time={} request_time={}",
-            self.upstream_status
-                .map_or("-".to_string(), |s| s.to_string()),
-            secs(self.upstream_latency),
-            secs(self.started.map(|s| s.elapsed())),
-        );
+        let mut line = head;
+        let _ = write!(line, " {} {bytes_sent} ", self.status);
+        line.push_str(&tail);
+        line.push_str(" upstream_status=");
+        match self.upstream_status {
+            Some(s) => {
+                let _ = write!(line, "{s}");
+            }
+            None => line.push('-'),
+        }
+        line.push_str(" upstream_time=");
+        push_secs(&mut line, self.upstream_latency);
+        line.push_str(" request_time=");
+        push_secs(&mut line, self.started.map(|s| s.elapsed()));
+        line.push('\n');
         ACCESS_LOG.with(|l| l.borrow_mut().write_line(line.as_bytes()));
+    }
+}
+
+/// Seconds with millisecond resolution (`0.004`), or `-`.
+fn push_secs(line: &mut String, d: Option<Duration>) {
+    match d {
+        // Rounded to the nearest millisecond in integers: float formatting costs more than the
+        // rest of the line.
+        Some(d) => {
+            let ms = (d.as_nanos() + 500_000) / 1_000_000;
+            let _ = write!(line, "{}.{:03}", ms / 1000, ms % 1000);
+        }
+        None => line.push('-'),
+    }
+}
+
+thread_local! {
+    static LOCAL_TIME: RefCell<LocalTime> = const { RefCell::new(LocalTime { second: -1, text: String::new() }) };
+}
+
+/// The local time as the log writes it (`23/Nov/2026:12:57:04 +0000`), formatted once a second
+/// as nginx caches `$time_local`.
+struct LocalTime {
+    second: i64,
+    text: String,
+}
+
+impl LocalTime {
+    fn now(&mut self) -> &str {
+        let now = chrono::Local::now();
+        if now.timestamp() != self.second {
+            self.second = now.timestamp();
+            self.text.clear();
+            let _ = write!(self.text, "{}", now.format("%d/%b/%Y:%H:%M:%S %z"));
+        }
+        &self.text
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn secs(d: Option<Duration>) -> String {
+        let mut s = String::new();
+        push_secs(&mut s, d);
+        s
+    }
+
+    #[test]
+    fn seconds_have_millisecond_resolution() {
+        assert_eq!(secs(None), "-");
+        assert_eq!(secs(Some(Duration::from_micros(4_400))), "0.004");
+        assert_eq!(secs(Some(Duration::from_micros(4_600))), "0.005");
+        assert_eq!(secs(Some(Duration::from_millis(61_250))), "61.250");
     }
 }

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use std::collections::HashMap;
 
+use http::HeaderValue;
 use sluice_conf::{DeclarativeConfig, Protocol};
 use sluice_router::{RequestInfo, RouteSpec, Router};
 
@@ -35,7 +36,7 @@ pub struct Service {
     pub retries: u16,
     pub balancer: Rc<Balancer>,
     /// The upstream's `host_header`, which replaces the target's name in `Host`.
-    pub host_header: Option<String>,
+    pub host_header: Option<HeaderValue>,
 }
 
 struct RouteEntry {
@@ -96,11 +97,10 @@ impl Gateway {
             .upstreams
             .iter()
             .map(|u| {
-                let targets = u.targets.iter().map(|t| Target {
-                    host: t.host.clone(),
-                    port: t.port,
-                    weight: u32::from(t.weight),
-                });
+                let targets = u
+                    .targets
+                    .iter()
+                    .map(|t| Target::new(t.host.clone(), t.port, u32::from(t.weight)));
                 (u.name.clone(), Rc::new(Balancer::new(targets.collect())))
             })
             .collect();
@@ -229,20 +229,11 @@ impl Service {
     /// The `Host` header for a request to `target` when the route does not preserve the client's:
     /// the upstream's `host_header`, else the target, with its port unless it is the default
     /// one of the scheme (80 for http, 443 for https).
-    pub fn host_header(&self, target: &Target, https: bool) -> String {
-        if let Some(h) = &self.host_header {
-            return h.clone();
-        }
-        let host = if target.host.contains(':') {
-            format!("[{}]", target.host)
-        } else {
-            target.host.clone()
-        };
-        if target.port == if https { 443 } else { 80 } {
-            host
-        } else {
-            format!("{host}:{}", target.port)
-        }
+    pub fn host_header(&self, target: &Target, https: bool) -> HeaderValue {
+        self.host_header
+            .as_ref()
+            .unwrap_or_else(|| target.host_header(https))
+            .clone()
     }
 }
 
@@ -255,11 +246,7 @@ fn service(
     let upstream = decl.upstream_by_name(&s.host);
     let balancer = match upstreams.get(&s.host) {
         Some(b) => b.clone(),
-        None => Rc::new(Balancer::new(vec![Target {
-            host: s.host.clone(),
-            port: s.port,
-            weight: 1,
-        }])),
+        None => Rc::new(Balancer::new(vec![Target::new(s.host.clone(), s.port, 1)])),
     };
     Service {
         id: s.id.to_string(),
@@ -277,7 +264,9 @@ fn service(
         },
         retries: s.retries,
         balancer,
-        host_header: upstream.and_then(|u| u.host_header.clone()),
+        host_header: upstream
+            .and_then(|u| u.host_header.as_deref())
+            .and_then(|h| HeaderValue::from_str(h).ok()),
     }
 }
 

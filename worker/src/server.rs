@@ -8,18 +8,21 @@ use std::time::Duration;
 
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
-use hyper_util::rt::{TokioIo, TokioTimer};
+use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{watch, Notify};
+use tokio::time::Instant;
 use tokio_rustls::TlsAcceptor;
 
 use crate::gateway::Gateway;
+use crate::proxy::body::OnEnd;
 use crate::proxy::ConnInfo;
 use crate::runloop;
 use crate::{admin, ListenKind};
 
-/// How long a client may take to send a request head (nginx's `client_header_timeout`).
+/// How long a client may take to send a request head, and how long a keep-alive connection may
+/// stay idle (nginx's `client_header_timeout`).
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long a client may take to complete the TLS handshake (nginx's `ssl_handshake_timeout`).
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(60);
@@ -130,12 +133,7 @@ impl Conn {
         };
         let _ = stream.set_nodelay(true);
         let Some(acceptor) = tls else {
-            let info = ConnInfo {
-                client,
-                local,
-                scheme: "http",
-                sni: None,
-            };
+            let info = ConnInfo::new(client, local, "http", None);
             return self.serve(stream, info).await;
         };
         let mut phase = self.life.phase.subscribe();
@@ -155,12 +153,8 @@ impl Conn {
                 return;
             }
         };
-        let info = ConnInfo {
-            client,
-            local,
-            scheme: "https",
-            sni: stream.get_ref().1.server_name().map(str::to_owned),
-        };
+        let sni = stream.get_ref().1.server_name().map(str::to_owned);
+        let info = ConnInfo::new(client, local, "https", sni);
         self.serve(stream, info).await
     }
 
@@ -172,33 +166,77 @@ impl Conn {
         let client = info.client;
         let conn_info = Rc::new(info);
         let max_buf = max_buf(&gw);
-        let svc = service_fn(move |req| {
-            let (gw, conn_info) = (gw.clone(), conn_info.clone());
-            async move {
-                Ok::<_, Infallible>(match kind {
-                    ListenKind::Proxy => runloop::handle(gw, conn_info, req).await,
-                    ListenKind::Admin | ListenKind::Status => admin::handle(&gw, kind, req),
-                })
-            }
+        let head_wait = Rc::new(HeadWait {
+            since: Cell::new(Some(Instant::now())),
+            answered: Cell::new(false),
         });
+        let svc = {
+            let head_wait = head_wait.clone();
+            service_fn(move |req| {
+                let (gw, conn_info, head_wait) = (gw.clone(), conn_info.clone(), head_wait.clone());
+                head_wait.since.set(None);
+                async move {
+                    let resp = match kind {
+                        ListenKind::Proxy => runloop::handle(gw, conn_info, req).await,
+                        ListenKind::Admin | ListenKind::Status => admin::handle(&gw, kind, req),
+                    };
+                    Ok::<_, Infallible>(resp.map(|body| body.on_end(Box::new(head_wait))))
+                }
+            })
+        };
         let mut builder = http1::Builder::new();
-        builder
-            .timer(TokioTimer::new())
-            .header_read_timeout(HEADER_READ_TIMEOUT)
-            .max_buf_size(max_buf);
+        builder.header_read_timeout(None).max_buf_size(max_buf);
         let conn = builder.serve_connection(TokioIo::new(stream), svc);
         tokio::pin!(conn);
         let mut phase = life.phase.subscribe();
-        let result = tokio::select! {
-            r = conn.as_mut() => r,
-            _ = phase.wait_for(|p| *p == Phase::Closing) => {
-                conn.as_mut().graceful_shutdown();
-                conn.await
+        let head_deadline = tokio::time::sleep(HEADER_READ_TIMEOUT);
+        tokio::pin!(head_deadline);
+        let mut closing = false;
+        let result = loop {
+            tokio::select! {
+                // The connection first: the other branches are rare, and no coin toss per poll.
+                biased;
+                r = conn.as_mut() => break r,
+                _ = phase.wait_for(|p| *p == Phase::Closing), if !closing => {
+                    conn.as_mut().graceful_shutdown();
+                    closing = true;
+                }
+                _ = head_deadline.as_mut() => {
+                    let since = head_wait.since.get();
+                    if since.is_some_and(|t| t.elapsed() >= HEADER_READ_TIMEOUT) {
+                        // hyper's own header timeout closes without a response too.
+                        if !head_wait.answered.get() {
+                            break Ok(());
+                        }
+                        conn.as_mut().graceful_shutdown();
+                        closing = true;
+                    }
+                    let from = since.filter(|_| !closing).unwrap_or_else(Instant::now);
+                    head_deadline.as_mut().reset(from + HEADER_READ_TIMEOUT);
+                }
             }
         };
         if let Err(e) = result {
             sluice_log::debug!("connection from {client} ended: {e}");
         }
+    }
+}
+
+/// When the connection started waiting for a request head, while it waits: from the accept and
+/// from the end of each response until the next request arrives. One sleep per connection checks
+/// it, waking at most once per timeout, where hyper's own header timer is a timer registration
+/// per request.
+struct HeadWait {
+    since: Cell<Option<Instant>>,
+    /// Whether a response has been sent. Before the first one hyper's connection is not idle, so
+    /// a graceful shutdown would go on waiting for the head: the connection is dropped instead.
+    answered: Cell<bool>,
+}
+
+impl OnEnd for Rc<HeadWait> {
+    fn on_end(self: Box<Self>, _bytes_sent: u64) {
+        self.since.set(Some(Instant::now()));
+        self.answered.set(true);
     }
 }
 

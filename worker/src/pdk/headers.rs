@@ -71,18 +71,17 @@ pub fn name(value: &Value) -> mlua::Result<HeaderName> {
 pub fn values(value: &Value) -> mlua::Result<Vec<HeaderValue>> {
     let one = |v: &Value| -> mlua::Result<HeaderValue> {
         let text = match v {
-            Value::String(s) => s.as_bytes().to_vec(),
-            Value::Integer(i) => i.to_string().into_bytes(),
-            Value::Number(n) => n.to_string().into_bytes(),
-            Value::Boolean(b) => b.to_string().into_bytes(),
+            Value::String(s) => return header_value(&s.as_bytes()),
+            Value::Integer(i) => i.to_string(),
+            Value::Number(n) => n.to_string(),
+            Value::Boolean(b) => b.to_string(),
             _ => {
                 return Err(mlua::Error::runtime(
                     "invalid header value: must be a string, number, boolean or array of them",
                 ))
             }
         };
-        HeaderValue::from_bytes(&text)
-            .map_err(|_| mlua::Error::runtime("invalid header value: contains a control character"))
+        header_value(text.as_bytes())
     };
     match value {
         Value::Table(t) => t.sequence_values::<Value>().map(|v| one(&v?)).collect(),
@@ -90,9 +89,20 @@ pub fn values(value: &Value) -> mlua::Result<Vec<HeaderValue>> {
     }
 }
 
+fn header_value(text: &[u8]) -> mlua::Result<HeaderValue> {
+    HeaderValue::from_bytes(text)
+        .map_err(|_| mlua::Error::runtime("invalid header value: contains a control character"))
+}
+
 /// Replaces `name` with the given values (nil or an empty array clears it).
 pub fn set(headers: &mut HeaderMap, name: HeaderName, values: Vec<HeaderValue>) {
-    headers.remove(&name);
+    let mut values = values.into_iter();
+    let Some(first) = values.next() else {
+        headers.remove(&name);
+        return;
+    };
+    // `insert` drops the old values too: one lookup for the usual single value.
+    headers.insert(name.clone(), first);
     for v in values {
         headers.append(name.clone(), v);
     }
@@ -100,8 +110,13 @@ pub fn set(headers: &mut HeaderMap, name: HeaderName, values: Vec<HeaderValue>) 
 
 /// The first value of a header as a Lua string, or nil.
 pub fn first(lua: &Lua, headers: &HeaderMap, name: &str) -> mlua::Result<Value> {
-    let name = name.to_ascii_lowercase().replace('_', "-");
-    match headers.get(name.as_str()) {
+    // Lookups by `&str` ignore case already; only `_` for `-` needs a new string.
+    let value = if name.contains('_') {
+        headers.get(name.replace('_', "-").as_str())
+    } else {
+        headers.get(name)
+    };
+    match value {
         Some(v) => Ok(Value::String(lua.create_string(v.as_bytes())?)),
         None => Ok(Value::Nil),
     }

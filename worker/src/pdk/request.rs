@@ -106,10 +106,10 @@ pub fn install(lua: &Lua, kong: &Table) -> mlua::Result<()> {
         let query = ctx.req.borrow().uri.query().unwrap_or("").to_string();
         args::decode(lua, &query, max_arg(max)?)
     })?;
-    def(lua, &t, "get_header", |lua, name: String| {
+    def(lua, &t, "get_header", |lua, name: mlua::LuaString| {
         let ctx = request_in(REQUEST)?;
         let req = ctx.req.borrow();
-        headers::first(lua, &req.headers, &name)
+        headers::first(lua, &req.headers, &name.to_str()?)
     })?;
     def(lua, &t, "get_headers", |lua, max: Option<usize>| {
         let ctx = request_in(REQUEST)?;

@@ -29,10 +29,10 @@ pub fn install(lua: &Lua, kong: &Table) -> mlua::Result<()> {
         let source = ctx.resp.borrow().source;
         Ok(source.name())
     })?;
-    def(lua, &t, "get_header", |lua, name: String| {
+    def(lua, &t, "get_header", |lua, name: mlua::LuaString| {
         let ctx = request_in(RESPONSE_READ)?;
         let r = ctx.resp.borrow();
-        headers::first(lua, &r.headers, &name)
+        headers::first(lua, &r.headers, &name.to_str()?)
     })?;
     def(lua, &t, "get_headers", |lua, max: Option<usize>| {
         let ctx = request_in(RESPONSE_READ)?;

@@ -201,11 +201,16 @@ pub fn install(lua: &Lua, kong: &Table) -> mlua::Result<()> {
             max.unwrap_or(headers::DEFAULT_MAX),
         )
     })?;
-    def(lua, &response, "get_header", |lua, name: String| {
-        let ctx = request_in(RESPONSE_READ)?;
-        let r = ctx.resp.borrow();
-        headers::first(lua, &r.upstream_headers, &name)
-    })?;
+    def(
+        lua,
+        &response,
+        "get_header",
+        |lua, name: mlua::LuaString| {
+            let ctx = request_in(RESPONSE_READ)?;
+            let r = ctx.resp.borrow();
+            headers::first(lua, &r.upstream_headers, &name.to_str()?)
+        },
+    )?;
     def(lua, &response, "get_raw_body", |lua, ()| {
         let ctx = request_in(SERVICE_BODY)?;
         let r = ctx.resp.borrow();

@@ -22,9 +22,19 @@ type Key = (
     Option<String>,
 );
 
-/// One plugin's instances, by `(route, service, consumer, consumer_group)`.
+/// One plugin's instances, by `(route, service, consumer, consumer_group)`, and the set of key
+/// shapes (which of the four are given) in use: a precedence level whose shape no instance has
+/// is skipped without building its key, so a global plugin costs one lookup.
 #[derive(Default)]
-pub struct Lookup(HashMap<Key, usize>);
+pub struct Lookup {
+    instances: HashMap<Key, usize>,
+    shapes: u16,
+}
+
+/// The bit of a key shape in [`Lookup::shapes`].
+fn shape(r: bool, s: bool, c: bool, g: bool) -> u16 {
+    1 << (usize::from(r) | usize::from(s) << 1 | usize::from(c) << 2 | usize::from(g) << 3)
+}
 
 impl Lookup {
     pub fn build(handlers: &[Handler], instances: &[Instance]) -> Vec<Lookup> {
@@ -36,16 +46,23 @@ impl Lookup {
                 inst.consumer.clone(),
                 inst.consumer_group.clone(),
             );
-            lookups[inst.handler].0.entry(key).or_insert(i);
+            let lookup = &mut lookups[inst.handler];
+            lookup.shapes |= shape(
+                key.0.is_some(),
+                key.1.is_some(),
+                key.2.is_some(),
+                key.3.is_some(),
+            );
+            lookup.instances.entry(key).or_insert(i);
         }
         lookups
     }
 
-    pub fn resolve(&self, handler: &Handler, scope: &Scope) -> Option<usize> {
-        if self.0.is_empty() {
+    pub fn resolve<'a>(&self, handler: &Handler, scope: &'a Scope) -> Option<usize> {
+        if self.instances.is_empty() {
             return None;
         }
-        let pick = |on: bool, v: &Option<String>| if on { v.clone() } else { None };
+        let pick = |on: bool, v: &'a Option<String>| if on { v.as_ref() } else { None };
         let r = pick(!handler.no_route, &scope.route);
         let s = pick(!handler.no_service, &scope.service);
         let c = pick(!handler.no_consumer, &scope.consumer);
@@ -54,48 +71,47 @@ impl Lookup {
         } else {
             &scope.groups
         };
-        let get =
-            |r: &Option<String>, s: &Option<String>, c: &Option<String>, g: Option<&String>| {
-                let key = (r.clone(), s.clone(), c.clone(), g.cloned());
-                self.0.get(&key).copied()
-            };
-        let group = |r: &Option<String>, s: &Option<String>| {
-            groups.iter().find_map(|g| get(r, s, &None, Some(g)))
+        type Part<'a> = Option<&'a String>;
+        let get = |r: Part, s: Part, c: Part, g: Part| {
+            if self.shapes & shape(r.is_some(), s.is_some(), c.is_some(), g.is_some()) == 0 {
+                return None;
+            }
+            let key = (r.cloned(), s.cloned(), c.cloned(), g.cloned());
+            self.instances.get(&key).copied()
         };
-        let some = |x: &Option<String>| x.is_some();
-        let none = None;
+        let group = |r: Part, s: Part| groups.iter().find_map(|g| get(r, s, None, Some(g)));
         // Kong's order: consumer+route+service, group+route+service, consumer+route,
         // consumer+service, group+route, group+service, route+service, consumer, group, route,
         // service, global. A level applies only when all its parts are known.
         let levels: [&dyn Fn() -> Option<usize>; 12] = [
             &|| {
-                (some(&c) && some(&r) && some(&s))
-                    .then(|| get(&r, &s, &c, None))
+                (c.is_some() && r.is_some() && s.is_some())
+                    .then(|| get(r, s, c, None))
                     .flatten()
             },
-            &|| (some(&r) && some(&s)).then(|| group(&r, &s)).flatten(),
+            &|| (r.is_some() && s.is_some()).then(|| group(r, s)).flatten(),
             &|| {
-                (some(&c) && some(&r))
-                    .then(|| get(&r, &none, &c, None))
+                (c.is_some() && r.is_some())
+                    .then(|| get(r, None, c, None))
                     .flatten()
             },
             &|| {
-                (some(&c) && some(&s))
-                    .then(|| get(&none, &s, &c, None))
+                (c.is_some() && s.is_some())
+                    .then(|| get(None, s, c, None))
                     .flatten()
             },
-            &|| some(&r).then(|| group(&r, &none)).flatten(),
-            &|| some(&s).then(|| group(&none, &s)).flatten(),
+            &|| r.is_some().then(|| group(r, None)).flatten(),
+            &|| s.is_some().then(|| group(None, s)).flatten(),
             &|| {
-                (some(&r) && some(&s))
-                    .then(|| get(&r, &s, &none, None))
+                (r.is_some() && s.is_some())
+                    .then(|| get(r, s, None, None))
                     .flatten()
             },
-            &|| some(&c).then(|| get(&none, &none, &c, None)).flatten(),
-            &|| group(&none, &none),
-            &|| some(&r).then(|| get(&r, &none, &none, None)).flatten(),
-            &|| some(&s).then(|| get(&none, &s, &none, None)).flatten(),
-            &|| get(&none, &none, &none, None),
+            &|| c.is_some().then(|| get(None, None, c, None)).flatten(),
+            &|| group(None, None),
+            &|| r.is_some().then(|| get(r, None, None, None)).flatten(),
+            &|| s.is_some().then(|| get(None, s, None, None)).flatten(),
+            &|| get(None, None, None, None),
         ];
         levels.iter().find_map(|level| level())
     }

@@ -7,6 +7,7 @@ use std::io;
 use std::net::{IpAddr, SocketAddr};
 use std::time::Duration;
 
+use http::HeaderValue;
 use tokio::time::Instant;
 
 /// One `host:port` a request may go to.
@@ -15,6 +16,52 @@ pub struct Target {
     pub host: String,
     pub port: u16,
     pub weight: u32,
+    /// What requests need of the target, derived once rather than per request.
+    ip: Option<IpAddr>,
+    /// `Host` for plain HTTP (no port when 80) and for TLS (no port when 443).
+    host_header: HeaderValue,
+    host_header_tls: HeaderValue,
+}
+
+impl Target {
+    pub fn new(host: String, port: u16, weight: u32) -> Target {
+        let ip = host
+            .trim_start_matches('[')
+            .trim_end_matches(']')
+            .parse::<IpAddr>()
+            .ok();
+        let name = if host.contains(':') {
+            format!("[{host}]")
+        } else {
+            host.clone()
+        };
+        let header = |default_port: u16| {
+            let text = if port == default_port {
+                name.clone()
+            } else {
+                format!("{name}:{port}")
+            };
+            HeaderValue::from_str(&text).unwrap_or_else(|_| HeaderValue::from_static(""))
+        };
+        Target {
+            host_header: header(80),
+            host_header_tls: header(443),
+            host,
+            port,
+            weight,
+            ip,
+        }
+    }
+
+    /// The `Host` header naming this target: the host, with the port unless it is the default
+    /// of the scheme (80, or 443 with `https`).
+    pub fn host_header(&self, https: bool) -> &HeaderValue {
+        if https {
+            &self.host_header_tls
+        } else {
+            &self.host_header
+        }
+    }
 }
 
 /// Weighted round-robin over targets, per worker.
@@ -71,13 +118,10 @@ impl Resolver {
         }
     }
 
-    /// One address for `host:port`, rotating over all the name's addresses.
-    pub async fn resolve(&self, host: &str, port: u16) -> io::Result<SocketAddr> {
-        if let Ok(ip) = host
-            .trim_start_matches('[')
-            .trim_end_matches(']')
-            .parse::<IpAddr>()
-        {
+    /// One address for the target, rotating over all its name's addresses.
+    pub async fn resolve(&self, target: &Target) -> io::Result<SocketAddr> {
+        let (host, port) = (target.host.as_str(), target.port);
+        if let Some(ip) = target.ip {
             return Ok(SocketAddr::new(ip, port));
         }
         let n = self.next.get().wrapping_add(1);
@@ -114,11 +158,7 @@ mod tests {
     use super::*;
 
     fn t(host: &str, weight: u32) -> Target {
-        Target {
-            host: host.into(),
-            port: 80,
-            weight,
-        }
+        Target::new(host.into(), 80, weight)
     }
 
     #[test]
@@ -136,13 +176,23 @@ mod tests {
     #[tokio::test(flavor = "current_thread")]
     async fn ip_literals_skip_dns() {
         let r = Resolver::new(Duration::from_secs(1));
+        let v4 = Target::new("127.0.0.1".into(), 9, 1);
         assert_eq!(
-            r.resolve("127.0.0.1", 9).await.unwrap(),
+            r.resolve(&v4).await.unwrap(),
             "127.0.0.1:9".parse().unwrap()
         );
+        let v6 = Target::new("[::1]".into(), 9, 1);
+        assert_eq!(r.resolve(&v6).await.unwrap(), "[::1]:9".parse().unwrap());
+    }
+
+    #[test]
+    fn host_header_names_the_port_unless_80() {
+        assert_eq!(t("api", 1).host_header(false), "api");
+        assert_eq!(t("api", 1).host_header(true), "api:80");
+        assert_eq!(Target::new("::1".into(), 443, 1).host_header(true), "[::1]");
         assert_eq!(
-            r.resolve("[::1]", 9).await.unwrap(),
-            "[::1]:9".parse().unwrap()
+            Target::new("::1".into(), 9, 1).host_header(false),
+            "[::1]:9"
         );
     }
 }

@@ -12,7 +12,7 @@ use std::rc::Rc;
 use std::time::Duration;
 
 use http::header::{HOST, VIA};
-use http::{HeaderValue, Request, Response, StatusCode, Uri, Version};
+use http::{HeaderName, HeaderValue, Request, Response, StatusCode, Uri, Version};
 use tokio::time::Instant;
 
 use crate::access_log::Entry;
@@ -23,6 +23,10 @@ use body::Body;
 use errors::{json_error, kong_error};
 use pool::{Failed, UpstreamError, UpstreamTls};
 
+static X_KONG_UPSTREAM_LATENCY: HeaderName = HeaderName::from_static("x-kong-upstream-latency");
+static X_KONG_PROXY_LATENCY: HeaderName = HeaderName::from_static("x-kong-proxy-latency");
+static X_KONG_UPSTREAM_STATUS: HeaderName = HeaderName::from_static("x-kong-upstream-status");
+
 /// What the gateway knows about the client connection a request came on.
 pub struct ConnInfo {
     pub client: SocketAddr,
@@ -31,6 +35,34 @@ pub struct ConnInfo {
     pub scheme: &'static str,
     /// The server name the client sent in its TLS handshake.
     pub sni: Option<String>,
+    /// The client's address and the local port as header text, for the forwarding headers of
+    /// every request on the connection.
+    client_ip: HeaderValue,
+    local_port: HeaderValue,
+}
+
+impl ConnInfo {
+    pub fn new(
+        client: SocketAddr,
+        local: SocketAddr,
+        scheme: &'static str,
+        sni: Option<String>,
+    ) -> ConnInfo {
+        ConnInfo {
+            client,
+            local,
+            scheme,
+            sni,
+            client_ip: HeaderValue::from_str(&client.ip().to_string())
+                .expect("an IP address is header text"),
+            local_port: HeaderValue::from(local.port()),
+        }
+    }
+
+    /// The client's address as text.
+    pub fn client_ip_text(&self) -> &str {
+        self.client_ip.to_str().unwrap_or_default()
+    }
 }
 
 /// Proxies the routed request in `ctx` to its service. `keep_request` leaves the client's headers
@@ -64,17 +96,15 @@ pub async fn forward(
             .scheme
             .as_deref()
             .map_or(service.https, |s| s == "https");
-        (changes.target.clone(), balancer.clone(), https)
+        let target =
+            (changes.target.clone()).map(|(host, port)| balancer::Target::new(host, port, 1));
+        (target, balancer.clone(), https)
     };
     let result = loop {
         let target = match &target_override {
-            Some((host, port)) => balancer::Target {
-                host: host.clone(),
-                port: *port,
-                weight: 1,
-            },
+            Some(target) => target,
             None => match balancer.pick() {
-                Some(t) => t.clone(),
+                Some(t) => t,
                 None => {
                     sluice_log::error!(
                         "failure to get a peer from the ring-balancer for service {}",
@@ -88,7 +118,7 @@ pub async fn forward(
                 }
             },
         };
-        let peer = match gw.resolver.resolve(&target.host, target.port).await {
+        let peer = match gw.resolver.resolve(target).await {
             Ok(peer) => peer,
             Err(e) => {
                 sluice_log::error!("name resolution of {} failed: {e}", target.host);
@@ -98,11 +128,11 @@ pub async fn forward(
         };
         let host = match (&client_host, preserve_host) {
             (Some(client_host), true) => client_host.clone(),
-            _ => service.host_header(&target, https),
+            _ => service.host_header(target, https),
         };
         // The SNI is the Host sent upstream, as Kong's `proxy_ssl_name $upstream_host`.
         let tls = if https {
-            match crate::tls::server_name(&host) {
+            match crate::tls::server_name(host.to_str().unwrap_or_default()) {
                 Ok(name) => Some(UpstreamTls {
                     connector: &service.tls,
                     name,
@@ -116,7 +146,7 @@ pub async fn forward(
         } else {
             None
         };
-        forward::set_host(req.headers_mut(), &host);
+        forward::set_host(req.headers_mut(), host);
         match gw
             .pool
             .send(peer, tls.as_ref(), req, service.timeouts)
@@ -164,14 +194,14 @@ pub async fn forward(
             }
             let (h, on) = (&mut parts.headers, &gw.settings.headers);
             if on.upstream_latency {
-                h.insert("x-kong-upstream-latency", millis(upstream_latency));
+                h.insert(X_KONG_UPSTREAM_LATENCY.clone(), millis(upstream_latency));
             }
             if on.proxy_latency {
-                h.insert("x-kong-proxy-latency", millis(proxy_latency));
+                h.insert(X_KONG_PROXY_LATENCY.clone(), millis(proxy_latency));
             }
             if on.upstream_status {
                 h.insert(
-                    "x-kong-upstream-status",
+                    X_KONG_UPSTREAM_STATUS.clone(),
                     HeaderValue::from(parts.status.as_u16()),
                 );
             }
@@ -190,7 +220,7 @@ fn upstream_request(
     gw: &Gateway,
     ctx: &RequestCtx,
     keep_request: bool,
-) -> (Request<Body>, Option<String>, bool) {
+) -> (Request<Body>, Option<HeaderValue>, bool) {
     let mut req = ctx.req.borrow_mut();
     let changes = ctx.upstream.borrow();
     let matched = ctx.matched.borrow();
@@ -202,14 +232,16 @@ fn upstream_request(
         std::mem::take(&mut req.headers)
     };
     forward::strip_hop_by_hop(&mut headers);
-    let client_ip = ctx.conn.client.ip().to_string();
     forward::add_forwarded(
         &mut headers,
         &forward::Forwarded {
-            client_ip: &client_ip,
+            client_ip: &ctx.conn.client_ip,
             scheme: ctx.conn.scheme,
-            host: client_host.as_deref().map_or("", strip_port),
-            local_port: ctx.conn.local.port(),
+            host: client_host
+                .as_ref()
+                .and_then(|h| h.to_str().ok())
+                .map_or("", strip_port),
+            local_port: &ctx.conn.local_port,
             path: req.uri.path(),
             stripped_prefix: matched.and_then(|m| m.stripped_prefix.as_deref()),
             trusted: gw.settings.is_trusted(ctx.conn.client.ip()),
@@ -256,16 +288,37 @@ fn upstream_request(
 }
 
 /// The host the client asked for: the Host header, or the authority of an absolute URI.
-fn request_host(headers: &http::HeaderMap, uri: &Uri) -> Option<String> {
+fn request_host(headers: &http::HeaderMap, uri: &Uri) -> Option<HeaderValue> {
     headers
         .get(HOST)
-        .and_then(|h| h.to_str().ok())
-        .map(str::to_owned)
-        .or_else(|| uri.authority().map(|a| a.to_string()))
+        .filter(|h| h.to_str().is_ok())
+        .cloned()
+        .or_else(|| {
+            uri.authority()
+                .and_then(|a| HeaderValue::from_str(a.as_str()).ok())
+        })
 }
 
-fn millis(d: Duration) -> HeaderValue {
-    HeaderValue::from(d.as_millis() as u64)
+/// A latency header's value in milliseconds. Most are a few, so those come from a table rather
+/// than being formatted into a new allocation.
+pub fn millis(d: Duration) -> HeaderValue {
+    static SMALL: [HeaderValue; 10] = [
+        HeaderValue::from_static("0"),
+        HeaderValue::from_static("1"),
+        HeaderValue::from_static("2"),
+        HeaderValue::from_static("3"),
+        HeaderValue::from_static("4"),
+        HeaderValue::from_static("5"),
+        HeaderValue::from_static("6"),
+        HeaderValue::from_static("7"),
+        HeaderValue::from_static("8"),
+        HeaderValue::from_static("9"),
+    ];
+    let ms = d.as_millis();
+    match SMALL.get(ms as usize) {
+        Some(v) => v.clone(),
+        None => HeaderValue::from(ms as u64),
+    }
 }
 
 /// `host` without its `:port` (IPv6 keeps its brackets).

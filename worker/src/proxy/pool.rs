@@ -194,19 +194,28 @@ impl Pool {
         })
     }
 
+    /// The longest-idle usable connection of the same kind (plain, or TLS to the same name
+    /// with the same verification). Only the connections before it are checked for closure and
+    /// expiry; [`checkin`](Self::checkin) sweeps the whole list when it is full.
     fn checkout(&self, peer: SocketAddr, tls: Option<&UpstreamTls<'_>>) -> Option<Pooled> {
         let mut peers = self.peers.borrow_mut();
         let list = peers.get_mut(&peer)?;
         let now = Instant::now();
-        list.retain(|c| !c.sender.is_closed() && now - c.idle_since < self.limits.idle_timeout);
-        let ready = list.iter().position(|c| {
-            c.sender.is_ready()
-                && match tls {
-                    None => c.tls.is_none(),
-                    Some(tls) => tls.same(&c.tls),
-                }
-        })?;
-        list.remove(ready)
+        let mut i = 0;
+        while let Some(c) = list.get(i) {
+            let same_kind = match tls {
+                None => c.tls.is_none(),
+                Some(tls) => tls.same(&c.tls),
+            };
+            if !self.usable(c, now) {
+                list.remove(i);
+            } else if same_kind && c.sender.is_ready() {
+                return list.remove(i);
+            } else {
+                i += 1;
+            }
+        }
+        None
     }
 
     fn checkin(&self, peer: SocketAddr, mut conn: Pooled) {
@@ -217,9 +226,16 @@ impl Pool {
         }
         let mut peers = self.peers.borrow_mut();
         let list = peers.entry(peer).or_default();
+        if list.len() >= self.limits.pool_size {
+            list.retain(|c| self.usable(c, conn.idle_since));
+        }
         if list.len() < self.limits.pool_size {
             list.push_back(conn);
         }
+    }
+
+    fn usable(&self, c: &Pooled, now: Instant) -> bool {
+        !c.sender.is_closed() && now - c.idle_since < self.limits.idle_timeout
     }
 }
 

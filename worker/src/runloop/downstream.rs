@@ -37,11 +37,19 @@ pub fn attach(
         .copied()
         .filter(|&i| plugins.filters_body(&[i]))
         .collect();
-    let body = body.on_end(Box::new(LogPhase {
-        gw: gw.clone(),
-        ctx: ctx.clone(),
-        instances,
-    }));
+    let logs = instances
+        .iter()
+        .any(|&i| plugins.handlers[plugins.instances[i].handler].has(Phase::Log));
+    // The log task is spawned only when some handler has a `log` method.
+    let body = if logs {
+        body.on_end(Box::new(LogPhase {
+            gw: gw.clone(),
+            ctx: ctx.clone(),
+            instances,
+        }))
+    } else {
+        body
+    };
     if filters.is_empty() {
         return body;
     }

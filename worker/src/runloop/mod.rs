@@ -233,7 +233,7 @@ async fn header_filter(
         if gw.settings.headers.response_latency {
             headers.insert(
                 "x-kong-response-latency",
-                HeaderValue::from(ctx.started.elapsed().as_millis() as u64),
+                proxy::millis(ctx.started.elapsed()),
             );
         }
     }
