@@ -5,7 +5,7 @@
 use mlua::{Lua, Result, Table};
 
 /// `(module name, source)`; `resty.lrucache.pureffi` shares the `resty.lrucache` source.
-const MODULES: [(&str, &str); 14] = [
+const MODULES: [(&str, &str); 17] = [
     ("kong.meta", include_str!("modules/kong_meta.lua")),
     ("kong.constants", include_str!("modules/kong_constants.lua")),
     (
@@ -45,6 +45,15 @@ const MODULES: [(&str, &str); 14] = [
     (
         "kong.tools.http",
         include_str!("modules/kong_tools_http.lua"),
+    ),
+    (
+        "kong.tools.mime_type",
+        include_str!("modules/kong_tools_mime_type.lua"),
+    ),
+    ("socket.url", include_str!("modules/socket_url.lua")),
+    (
+        "resty.ipmatcher",
+        include_str!("modules/resty_ipmatcher.lua"),
     ),
     (
         "kong.tools.utils",

@@ -269,3 +269,114 @@ fn utils_aggregates_the_tools() {
         "##,
     );
 }
+
+#[test]
+fn socket_url_parse_and_build() {
+    run(
+        &vm(),
+        r##"
+        local url = require "socket.url"
+        local p = url.parse("https://u:pw@Example.com:8443/a%20b/c;p=1?q=1&r=2#frag")
+        assert(p.scheme == "https" and p.authority == "u:pw@Example.com:8443")
+        assert(p.userinfo == "u:pw" and p.user == "u" and p.password == "pw")
+        assert(p.host == "Example.com" and p.port == "8443" and p.path == "/a%20b/c")
+        assert(p.params == "p=1" and p.query == "q=1&r=2" and p.fragment == "frag")
+        -- no scheme and no authority: all path (how cors tells a bare origin)
+        p = url.parse("example.com")
+        assert(p.path == "example.com" and p.host == nil and p.scheme == nil)
+        p = url.parse("http://[::1]:80")
+        assert(p.host == "::1" and p.port == "80" and p.path == nil)
+        p = url.parse("/p?x=1")
+        assert(p.path == "/p" and p.query == "x=1" and p.authority == nil)
+        p = url.parse("//h/x", { scheme = "http", port = 80, path = "/d" })
+        assert(p.scheme == "http" and p.host == "h" and p.port == 80 and p.path == "/x")
+        local none, err = url.parse("")
+        assert(none == nil and err == "invalid url")
+
+        assert(url.build({ scheme = "http", host = "h", port = 8000, path = "/a b/",
+                           query = "x=1", fragment = "f" }) == "http://h:8000/a%20b/?x=1#f")
+        assert(url.build({ host = "::1", path = "" }) == "//[::1]")
+        assert(url.build({ scheme = "https", authority = "u@h", user = "v", password = "p",
+                           host = "h2" }) == "https://v:p@h2")
+        assert(url.build(url.parse("http://h/x%2fy?q")) == "http://h/x%2Fy?q")
+
+        assert(url.escape("a b/é_") == "a%20b%2f%c3%a9_")
+        assert(url.unescape("a%20b%2F%c3%a9") == "a b/é")
+        local segs = url.parse_path("/a/b%20c/")
+        assert(segs[1] == "a" and segs[2] == "b c" and segs.is_absolute and segs.is_directory)
+        assert(url.build_path(segs) == "/a/b%20c/")
+        assert(url.build_path(segs, true) == "/a/b c/")
+        assert(url.build_path({ "x:y@z", "(ok)" }) == "x:y@z/(ok)")
+        "##,
+    );
+}
+
+#[test]
+fn ipmatcher_lists_cidrs_and_values() {
+    run(
+        &vm(),
+        r##"
+        local ipmatcher = require "resty.ipmatcher"
+        local m = assert(ipmatcher.new({ "127.0.0.1", "10.0.0.0/8", "192.168.1.128/25",
+                                         "2001:db8::/32", "::1" }))
+        assert(m:match("127.0.0.1") == true and m:match("127.0.0.2") == false)
+        assert(m:match("10.255.1.2") and not m:match("11.0.0.1"))
+        assert(m:match("192.168.1.200") and not m:match("192.168.1.100"))
+        assert(m:match("2001:db8:1::5") and not m:match("2001:db9::1"))
+        assert(m:match("::1") and not m:match("::2"))
+        assert(m:match_bin("\10\1\2\3") == true and m:match_bin("\11\1\2\3") == false)
+        assert(m:match_bin(("\0"):rep(15) .. "\1") == true)
+        local ok, err = m:match_bin("abc")
+        assert(ok == nil and err == "invalid binary ip address")
+        ok, err = m:match("nope")
+        assert(ok == false and err == "invalid ip address, not ipv4 and ipv6")
+        local bad, berr = ipmatcher.new({ "10.0.0.0/33" })
+        assert(bad == nil and berr == "invalid ip address: 10.0.0.0/33")
+        assert(ipmatcher.new({ "1.2.3.4/x" }) == nil and ipmatcher.new({ "x" }) == nil)
+        assert(ipmatcher.new({ "0.0.0.0/0" }):match("8.8.8.8"))
+        assert(ipmatcher.new({}):match("8.8.8.8") == false)
+
+        local v = assert(ipmatcher.new_with_value({ ["10.0.0.0/8"] = "wide",
+                                                    ["10.1.0.0/16"] = "narrow" }))
+        assert(v:match("10.1.2.3") == "narrow" and v:match("10.2.0.1") == "wide")
+        assert(ipmatcher.parse_ipv4("1.2.3.4") == 0x01020304)
+        assert(ipmatcher.parse_ipv4("::1") == false)
+        assert(ipmatcher.parse_ipv6("::1")[4] == 1 and ipmatcher.parse_ipv6("1.2.3.4") == false)
+        "##,
+    );
+}
+
+#[test]
+fn mime_type_parse_and_includes() {
+    run(
+        &vm(),
+        r##"
+        local mime = require "kong.tools.mime_type"
+        local t, s, p = mime.parse_mime_type("application/json; Charset=utf-8 ;q=1")
+        assert(t == "application" and s == "json" and p.charset == "utf-8" and p.q == "1")
+        t, s, p = mime.parse_mime_type('text/plain; name="a \\"b\\" c"')
+        assert(t == "text" and s == "plain" and p.name == 'a \\"b\\" c', p.name)
+        t, s, p = mime.parse_mime_type("*")
+        assert(t == "*" and s == "*" and next(p) == nil)
+        t, s = mime.parse_mime_type("text/*")
+        assert(t == "text" and s == "*")
+        assert(mime.parse_mime_type("json") == nil)
+        assert(mime.parse_mime_type("application/json;") == nil)
+        assert(mime.parse_mime_type("application/json; a") == nil)
+        assert(mime.parse_mime_type("a/b c") == nil)
+        assert(mime.parse_mime_type("a b/c") == nil)
+
+        local json = { type = "application", subtype = "json" }
+        assert(mime.includes(json, { type = "application", subtype = "json" }))
+        assert(not mime.includes(json, { type = "application", subtype = "vnd.api+json" }))
+        assert(mime.includes({ type = "application", subtype = "*+json" },
+                             { type = "application", subtype = "vnd.api+json" }))
+        assert(not mime.includes({ type = "application", subtype = "*+json" },
+                                 { type = "application", subtype = "xml" }))
+        assert(mime.includes({ type = "*", subtype = "*" }, json))
+        assert(mime.includes({ type = "application", subtype = "*" }, json))
+        assert(not mime.includes({ type = "text", subtype = "*" }, json))
+        assert(not pcall(mime.includes, "x", json))
+        "##,
+    );
+}
