@@ -5,7 +5,7 @@
 use mlua::{Lua, Result, Table};
 
 /// `(module name, source)`; `resty.lrucache.pureffi` shares the `resty.lrucache` source.
-const MODULES: [(&str, &str); 17] = [
+const MODULES: [(&str, &str); 18] = [
     ("kong.meta", include_str!("modules/kong_meta.lua")),
     ("kong.constants", include_str!("modules/kong_constants.lua")),
     (
@@ -49,6 +49,10 @@ const MODULES: [(&str, &str); 17] = [
     (
         "kong.tools.mime_type",
         include_str!("modules/kong_tools_mime_type.lua"),
+    ),
+    (
+        "kong.tools.sandbox",
+        include_str!("modules/kong_tools_sandbox.lua"),
     ),
     ("socket.url", include_str!("modules/socket_url.lua")),
     (

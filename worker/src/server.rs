@@ -3,6 +3,7 @@
 use std::cell::Cell;
 use std::convert::Infallible;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use hyper::server::conn::http1;
@@ -18,6 +19,9 @@ use crate::{admin, ListenKind};
 
 /// How long a client may take to send a request head (nginx's `client_header_timeout`).
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Connections accepted by this worker so far: the source of `ConnInfo::serial`.
+static CONNECTIONS: AtomicU64 = AtomicU64::new(0);
 
 /// Where a worker is in its life; connections watch it to know when to stop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -118,10 +122,13 @@ async fn serve(stream: TcpStream, kind: ListenKind, gw: Rc<Gateway>, life: Rc<Li
         client,
         local,
         scheme: "http",
+        serial: CONNECTIONS.fetch_add(1, Ordering::Relaxed) + 1,
+        requests: Cell::new(0),
     });
     let max_buf = max_buf(&gw);
     let svc = service_fn(move |req| {
         let (gw, conn_info) = (gw.clone(), conn_info.clone());
+        conn_info.requests.set(conn_info.requests.get() + 1);
         async move {
             Ok::<_, Infallible>(match kind {
                 ListenKind::Proxy => runloop::handle(gw, conn_info, req).await,

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 /// Every property, by its canonical name.
-pub(crate) const KEYS: [&str; 32] = [
+pub(crate) const KEYS: [&str; 35] = [
     "prefix",
     "proxy_listen",
     "admin_listen",
@@ -41,6 +41,9 @@ pub(crate) const KEYS: [&str; 32] = [
     "headers_upstream",
     "nginx_http_large_client_header_buffers",
     "pluginserver_names",
+    "untrusted_lua",
+    "untrusted_lua_sandbox_requires",
+    "untrusted_lua_sandbox_environment",
 ];
 
 /// Other spellings accepted for a property: Kong's and nginx's names.

@@ -380,3 +380,68 @@ fn mime_type_parse_and_includes() {
         "##,
     );
 }
+
+#[test]
+fn sandbox_follows_untrusted_lua() {
+    run(
+        &vm(),
+        r##"
+        local sandbox = require "kong.tools.sandbox"
+        local settings = {}
+        kong.configuration = setmetatable({}, { __index = settings })
+        local function with(values)
+          for k in pairs(settings) do settings[k] = nil end
+          for k, v in pairs(values) do settings[k] = v end
+          sandbox.configuration:reload()
+        end
+
+        -- the default (untrusted_lua unset) is the sandbox: safe globals, kong and ngx only
+        with({})
+        assert(sandbox.configuration.enabled and sandbox.configuration.sandbox_enabled)
+        local fn = sandbox.parse([[return function() return string.upper("x"), math.max(1, 2),
+                                    type(kong), type(ngx), os.time() > 0 end]])
+        local up, max, k, n, t = fn()
+        assert(up == "X" and max == 2 and k == "table" and n == "table" and t)
+        local safe = sandbox.configuration.environment
+        for _, unsafe in ipairs({ "io", "loadstring", "load", "dofile", "getfenv",
+                                  "setmetatable", "debug", "package", "jit", "ffi",
+                                  "rawset", "collectgarbage", "module" }) do
+          assert(safe[unsafe] == nil, unsafe .. " is reachable")
+        end
+        assert(safe.os.execute == nil and safe.os.getenv == nil and safe.string.dump == nil)
+        -- code writes its globals into its own environment, and cannot change the libraries
+        local env = {}
+        sandbox.sandbox("x = 1; string.upper = nil", { env = env })()
+        assert(env.x == 1 and rawget(_G, "x") == nil and string.upper("a") == "A")
+        local ok, err = pcall(sandbox.parse("return function() return require 'cjson' end"))
+        assert(not ok and err:find("require 'cjson' not allowed within sandbox", 1, true), err)
+
+        with({ untrusted_lua = "sandbox", untrusted_lua_sandbox_requires = { "cjson" },
+               untrusted_lua_sandbox_environment = { "os.getenv", "table" } })
+        fn = sandbox.parse([[return function() return require("cjson").encode({1}),
+                                    type(os.getenv), os.execute, table.concat end]])
+        local json, getenv, exec, concat = fn()
+        assert(json == "[1]" and getenv == "function" and exec == nil and concat == table.concat)
+
+        -- syntax errors and bytecode are refused; bad return values reported
+        ok, err = sandbox.validate_safe("return function(")
+        assert(ok == false and err:find("^Error parsing function: "), err)
+        assert(sandbox.validate_safe(string.dump(function() end)) == false)
+        ok, err = sandbox.validate("return 42")
+        assert(ok == false and err ==
+               "Bad return value from function, expected function type, got number", err)
+        assert(sandbox.validate("return function() end") == true)
+        assert(select(2, sandbox.validate("error('boom', 0)")) == "boom")
+
+        -- on: every global readable
+        with({ untrusted_lua = "on" })
+        assert(sandbox.configuration.enabled and not sandbox.configuration.sandbox_enabled)
+        assert(sandbox.parse("return function() return io.open end")() == io.open)
+
+        with({ untrusted_lua = "off" })
+        ok, err = sandbox.validate_safe("return function() end")
+        assert(ok == false and err == "Error parsing function: " .. sandbox.configuration.err_msg)
+        assert(not pcall(sandbox.sandbox, "return 1"))
+        "##,
+    );
+}

@@ -27,6 +27,10 @@ pub struct ConnInfo {
     pub client: SocketAddr,
     pub local: SocketAddr,
     pub scheme: &'static str,
+    /// nginx's `$connection`: this connection's serial number in the worker.
+    pub serial: u64,
+    /// nginx's `$connection_requests`: requests received on it so far, this one included.
+    pub requests: std::cell::Cell<u64>,
 }
 
 /// Proxies the routed request in `ctx` to its service. `keep_request` leaves the client's headers
