@@ -144,11 +144,20 @@ function _M.sandbox(chunk, chunkname_or_options, mode, env)
   return fn
 end
 
--- runs the compiled chunk and returns the function it returns; false and a message otherwise
-function _M.validate_function(chunk, chunkname_or_options, mode, env)
+-- the compiled chunk, or false and the parse error
+local function compile(chunk, chunkname_or_options, mode, env)
   local ok, compiled = pcall(_M.sandbox, chunk, chunkname_or_options, mode, env)
   if not ok then
     return false, "Error parsing function: " .. compiled
+  end
+  return compiled
+end
+
+-- runs the compiled chunk and returns the function it returns; false and a message otherwise
+function _M.validate_function(chunk, chunkname_or_options, mode, env)
+  local compiled, err = compile(chunk, chunkname_or_options, mode, env)
+  if not compiled then
+    return false, err
   end
   local success, fn = pcall(compiled)
   if not success then
@@ -174,11 +183,8 @@ end
 
 -- for schemas: compiles without running anything
 function _M.validate_safe(chunk, chunkname_or_options, mode, env)
-  local ok, err = pcall(_M.sandbox, chunk, chunkname_or_options, mode, env)
-  if not ok then
-    return false, "Error parsing function: " .. err
-  end
-  return true
+  local compiled, err = compile(chunk, chunkname_or_options, mode, env)
+  return compiled and true, err
 end
 
 return _M

@@ -133,28 +133,29 @@ function _M:match_bin(bin)
   return lookup(self, bin)
 end
 
+-- the address's 32-bit words in host order, when it has `len` bytes
+local function words(ip, len)
+  local bin = type(ip) == "string" and native.inet_pton(ip)
+  if not bin or #bin ~= len then
+    return nil
+  end
+  local out = {}
+  for i = 0, len / 4 - 1 do
+    local a, b, c, d = byte(bin, i * 4 + 1, i * 4 + 4)
+    out[i + 1] = ((a * 256 + b) * 256 + c) * 256 + d
+  end
+  return out
+end
+
 -- the 32-bit value of an IPv4 address, or false
 function _M.parse_ipv4(ip)
-  local bin = type(ip) == "string" and native.inet_pton(ip)
-  if not bin or #bin ~= 4 then
-    return false
-  end
-  local a, b, c, d = byte(bin, 1, 4)
-  return ((a * 256 + b) * 256 + c) * 256 + d
+  local w = words(ip, 4)
+  return w and w[1] or false
 end
 
 -- the four 32-bit words of an IPv6 address, or false
 function _M.parse_ipv6(ip)
-  local bin = type(ip) == "string" and native.inet_pton(ip)
-  if not bin or #bin ~= 16 then
-    return false
-  end
-  local words = {}
-  for i = 0, 3 do
-    local a, b, c, d = byte(bin, i * 4 + 1, i * 4 + 4)
-    words[i + 1] = ((a * 256 + b) * 256 + c) * 256 + d
-  end
-  return words
+  return words(ip, 16) or false
 end
 
 return _M
