@@ -106,6 +106,38 @@ fn ipmatcher_refuses_listed_addresses() {
     );
     assert_eq!(echo(get(&sluice.url("/allow")))["server"], "up");
     assert_eq!(up.hits(), 1);
+
+    // kong.response.error answers in the type the client accepts best.
+    let c = client();
+    for (accept, content_type, start) in [
+        ("text/html", "text/html; charset=utf-8", "<!doctype html>"),
+        (
+            "application/xml;q=0.9, text/plain;q=0.5",
+            "application/xml; charset=utf-8",
+            "<?xml",
+        ),
+        (
+            "text/*",
+            "text/plain; charset=utf-8",
+            "IP address not allowed: 127.0.0.1\n",
+        ),
+        (
+            "text/html;q=0.1, application/json",
+            "application/json; charset=utf-8",
+            "{",
+        ),
+    ] {
+        let resp = c
+            .get(sluice.url("/deny"))
+            .header("Accept", accept)
+            .send()
+            .unwrap();
+        assert_eq!(resp.status(), 403);
+        assert_eq!(resp.headers()["content-type"], content_type, "{accept}");
+        let body = resp.text().unwrap();
+        assert!(body.starts_with(start), "{accept}: {body}");
+        assert!(body.contains("IP address not allowed: 127.0.0.1"), "{body}");
+    }
 }
 
 #[test]
@@ -168,6 +200,11 @@ fn sandboxed_code_follows_untrusted_lua() {
                 r#"{ code: "kong.service.request.set_header('x-sandboxed', string.upper('yes'))" }"#,
             ),
             ("/io", "sandboxed", r#"{ code: "io.open('/etc/passwd')" }"#),
+            (
+                "/table",
+                "sandboxed",
+                r#"{ code: "return kong.response.error(451, { reason = 'law' })" }"#,
+            ),
         ],
     );
     let sluice = Sluice::start(&yml, &node("sandboxed"));
@@ -179,6 +216,13 @@ fn sandboxed_code_follows_untrusted_lua() {
         get(&sluice.url("/io")).status(),
         500,
         "io is not in the sandbox"
+    );
+    let resp = get(&sluice.url("/table"));
+    assert_eq!(resp.status(), 451);
+    assert_eq!(
+        resp.json::<serde_json::Value>().unwrap()["message"],
+        r#"{"reason":"law"}"#,
+        "a table message is sent JSON-encoded"
     );
     wait_for("the sandbox error logged", Duration::from_secs(10), || {
         sluice.error_log().contains("attempt to index global 'io'")
