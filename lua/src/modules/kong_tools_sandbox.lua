@@ -96,7 +96,9 @@ local lazy = {
       end
       return require(name)
     end
-    env.kong, env.ngx = kong, ngx
+    -- kong read through, so sandboxed code cannot replace PDK functions for everyone
+    env.kong = setmetatable({}, { __index = kong })
+    env.ngx = ngx
     for _, path in ipairs(self.env_vars) do
       link(path, _G, env)
     end

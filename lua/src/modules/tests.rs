@@ -409,6 +409,9 @@ fn sandbox_follows_untrusted_lua() {
           assert(safe[unsafe] == nil, unsafe .. " is reachable")
         end
         assert(safe.os.execute == nil and safe.os.getenv == nil and safe.string.dump == nil)
+        kong.request = {}
+        sandbox.sandbox("kong.request = nil")()
+        assert(type(kong.request) == "table" and safe.kong.request == kong.request)
         -- code writes its globals into its own environment, and cannot change the libraries
         local env = {}
         sandbox.sandbox("x = 1; string.upper = nil", { env = env })()
