@@ -5,7 +5,7 @@
 use mlua::{Lua, Result, Table};
 
 /// `(module name, source)`; `resty.lrucache.pureffi` shares the `resty.lrucache` source.
-const MODULES: [(&str, &str); 18] = [
+const MODULES: [(&str, &str); 19] = [
     ("kong.meta", include_str!("modules/kong_meta.lua")),
     ("kong.constants", include_str!("modules/kong_constants.lua")),
     (
@@ -55,6 +55,7 @@ const MODULES: [(&str, &str); 18] = [
         include_str!("modules/kong_tools_sandbox.lua"),
     ),
     ("socket.url", include_str!("modules/socket_url.lua")),
+    ("multipart", include_str!("modules/multipart.lua")),
     (
         "resty.ipmatcher",
         include_str!("modules/resty_ipmatcher.lua"),

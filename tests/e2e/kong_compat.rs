@@ -1,8 +1,9 @@
 //! What Kong's simple bundled plugins need besides the PDK, through small plugins of our own that
 //! use the same modules and calls: socket.url and resty.lrucache (cors), resty.ipmatcher
 //! (ip-restriction), lfs and a schema requiring its handler (request-size-limiting),
-//! kong.tools.mime_type with body_filter rewriting (response-transformer), kong.tools.sandbox
-//! (pre-function), nginx's connection counters (correlation-id).
+//! kong.tools.mime_type with body_filter rewriting (response-transformer), multipart
+//! (request-transformer), kong.tools.sandbox (pre-function), nginx's connection counters
+//! (correlation-id).
 
 use std::time::Duration;
 
@@ -189,6 +190,25 @@ fn body_filter_rewrites_json_found_by_mime_type() {
 }
 
 #[test]
+fn multipart_bodies_are_rewritten() {
+    let up = Upstream::start("up");
+    let yml = routes(&up, &[("/", "form-rename", "{ from: a, to: b }")]);
+    let sluice = Sluice::start(&yml, &node("form-rename"));
+    let body = "--XX\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n12345\r\n--XX--\r\n";
+    let e = echo(
+        client()
+            .post(sluice.url("/"))
+            .header("content-type", "multipart/form-data; boundary=XX")
+            .body(body)
+            .send()
+            .unwrap(),
+    );
+    assert_eq!(e["headers"]["x-form-fields"], "12345");
+    let renamed = "--XX\r\nContent-Disposition: form-data; name=\"b\"\r\n\r\n12345\r\n--XX--\r\n";
+    assert_eq!(e["body_len"], renamed.len());
+}
+
+#[test]
 fn sandboxed_code_follows_untrusted_lua() {
     let up = Upstream::start("up");
     let yml = routes(
@@ -260,7 +280,11 @@ fn connection_counters_and_configuration_types() {
         "_format_version: \"3.0\"\nservices:\n- name: s\n  url: {}\n  routes:\n  - paths: [/]\nplugins:\n- name: conn-vars\n",
         up.url()
     );
-    let sluice = Sluice::start(&yml, &node("bundled, conn-vars"));
+    // One worker: connection serials are counted per worker.
+    let sluice = Sluice::start(
+        &yml,
+        &format!("{}worker_processes = 1\n", node("bundled, conn-vars")),
+    );
     let c = client();
     // Each body is read, so the connection goes back to the pool for the next request.
     let mut heads = (0..2).map(|_| {

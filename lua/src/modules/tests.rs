@@ -448,3 +448,60 @@ fn sandbox_follows_untrusted_lua() {
         "##,
     );
 }
+
+#[test]
+fn multipart_parse_change_and_encode() {
+    run(
+        &vm(),
+        r##"
+        local multipart = require "multipart"
+        local body = table.concat({
+          "--XyZ",
+          'Content-Disposition: form-data; name="a"',
+          "",
+          "1",
+          "--XyZ",
+          'Content-Disposition: form-data; name="file"; filename="f.txt"',
+          "Content-Type: text/plain",
+          "",
+          "line one\r\nline two",
+          "--XyZ",
+          'Content-Disposition: form-data; name="a"',
+          "",
+          "2",
+          "--XyZ--",
+          "",
+        }, "\r\n")
+        local m = multipart(body, 'multipart/form-data; boundary="XyZ"')
+        assert(m:get("a").value == "1" and m:get("nope") == nil)
+        local file = m:get("file")
+        assert(file.value == "line one\r\nline two" and file.headers[2] == "Content-Type: text/plain")
+        assert(m:get_all().a == "2" and m:get_all().file == "line one\r\nline two")
+        local arrays = m:get_all_with_arrays()
+        assert(arrays.a[1] == "1" and arrays.a[2] == "2" and arrays.file == file.value)
+        assert(#m:get_as_array("a") == 2)
+
+        m:delete("a")
+        m:set_simple("b", "x")
+        m:set_simple("file", "new", "g.txt", "text/csv")
+        assert(m:tostring() == table.concat({
+          "--XyZ",
+          'Content-Disposition: form-data; name="file"; filename="g.txt"',
+          "Content-Type: text/csv",
+          "",
+          "new",
+          "--XyZ",
+          'Content-Disposition: form-data; name="b"',
+          "",
+          "x",
+          "--XyZ--",
+          "",
+        }, "\r\n"), m:tostring())
+        local again = multipart.new(m:tostring(), "multipart/form-data; boundary=XyZ")
+        assert(again:get("b").value == "x" and again:get("file").value == "new")
+
+        local empty = multipart("", "multipart/form-data; boundary=q")
+        assert(next(empty:get_all()) == nil and empty:tostring() == "")
+        "##,
+    );
+}

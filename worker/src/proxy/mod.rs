@@ -27,7 +27,8 @@ pub struct ConnInfo {
     pub client: SocketAddr,
     pub local: SocketAddr,
     pub scheme: &'static str,
-    /// nginx's `$connection`: this connection's serial number in the worker.
+    /// nginx's `$connection`: this connection's serial number (counted per worker; nginx counts
+    /// across workers).
     pub serial: u64,
     /// nginx's `$connection_requests`: requests received on it so far, this one included.
     pub requests: std::cell::Cell<u64>,
