@@ -12,6 +12,7 @@
 
 mod args;
 mod cjson;
+mod lfs;
 mod log;
 mod modules;
 mod native;

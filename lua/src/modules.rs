@@ -5,7 +5,7 @@
 use mlua::{Lua, Result, Table};
 
 /// `(module name, source)`; `resty.lrucache.pureffi` shares the `resty.lrucache` source.
-const MODULES: [(&str, &str); 15] = [
+const MODULES: [(&str, &str); 20] = [
     ("kong.meta", include_str!("modules/kong_meta.lua")),
     ("kong.constants", include_str!("modules/kong_constants.lua")),
     ("kong.cache", include_str!("modules/kong_cache.lua")),
@@ -46,6 +46,20 @@ const MODULES: [(&str, &str); 15] = [
     (
         "kong.tools.http",
         include_str!("modules/kong_tools_http.lua"),
+    ),
+    (
+        "kong.tools.mime_type",
+        include_str!("modules/kong_tools_mime_type.lua"),
+    ),
+    (
+        "kong.tools.sandbox",
+        include_str!("modules/kong_tools_sandbox.lua"),
+    ),
+    ("socket.url", include_str!("modules/socket_url.lua")),
+    ("multipart", include_str!("modules/multipart.lua")),
+    (
+        "resty.ipmatcher",
+        include_str!("modules/resty_ipmatcher.lua"),
     ),
     (
         "kong.tools.utils",

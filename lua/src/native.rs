@@ -1,9 +1,9 @@
 //! Rust-backed helper modules: `ngx.base64`, `resty.string`, `kong.tools.sha256`,
-//! `kong.tools.gzip`, and `sluice.native` (random bytes, UUIDs, clocks) that the Lua helper
-//! modules build on.
+//! `kong.tools.gzip`, `lfs`, and `sluice.native` (random bytes, UUIDs, clocks, addresses) that
+//! the Lua helper modules build on.
 
 use std::io::{Read, Write};
-use std::net::{Ipv4Addr, Ipv6Addr};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
 use std::sync::OnceLock;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
@@ -27,12 +27,13 @@ pub(crate) fn install(lua: &Lua) -> Result<()> {
         .globals()
         .raw_get::<Table>("package")?
         .raw_get("preload")?;
-    let modules: [(&str, ModuleBuilder); 5] = [
+    let modules: [(&str, ModuleBuilder); 6] = [
         ("ngx.base64", ngx_base64),
         ("resty.string", resty_string),
         ("kong.tools.sha256", sha256),
         ("kong.tools.gzip", gzip),
         ("sluice.native", sluice_native),
+        ("lfs", crate::lfs::module),
     ];
     for (name, build) in modules {
         preload.raw_set(name, lua.create_function(move |lua, ()| build(lua))?)?;
@@ -153,7 +154,8 @@ fn gzip(lua: &Lua) -> Result<Table> {
 }
 
 /// Primitives for the Lua helper modules: `random_bytes(n)`, `uuid_v4()`, `time_ns()`,
-/// `monotonic_ms()`, `is_ipv4(s)`, `ipv6_expand(s)` (fully expanded, or nil).
+/// `monotonic_ms()`, `is_ipv4(s)`, `ipv6_expand(s)` (fully expanded, or nil), `inet_pton(s)`
+/// (the 4- or 16-byte network-order address, or nil).
 fn sluice_native(lua: &Lua) -> Result<Table> {
     module(
         lua,
@@ -208,6 +210,19 @@ fn sluice_native(lua: &Lua) -> Result<Table> {
                 })?,
             ),
             (
+                "inet_pton",
+                lua.create_function(|lua, s: mlua::LuaString| {
+                    let Some(ip) = s.to_str().ok().and_then(|s| s.parse::<IpAddr>().ok()) else {
+                        return Ok(None);
+                    };
+                    let bytes = match ip {
+                        IpAddr::V4(a) => a.octets().to_vec(),
+                        IpAddr::V6(a) => a.octets().to_vec(),
+                    };
+                    lua.create_string(bytes).map(Some)
+                })?,
+            ),
+            (
                 "monotonic_ms",
                 lua.create_function(|_, ()| {
                     static START: OnceLock<Instant> = OnceLock::new();
@@ -249,6 +264,10 @@ mod tests {
             assert(#native.random_bytes(24) == 24)
             assert(native.uuid_v4():match("^%x+%-%x+%-4%x+%-[89ab]%x+%-%x+$"))
             assert(native.time_ns() > 1.6e18)
+            assert(native.inet_pton("10.0.0.255") == "\10\0\0\255")
+            assert(#native.inet_pton("::ffff:1.2.3.4") == 16)
+            assert(native.inet_pton("2001:db8::1"):byte(1, 2) == 0x20)
+            assert(native.inet_pton("1.2.3") == nil and native.inet_pton("x") == nil)
             local m1 = native.monotonic_ms()
             assert(native.monotonic_ms() >= m1)
             "##,

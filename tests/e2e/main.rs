@@ -3,6 +3,7 @@
 
 mod common;
 mod external_plugins;
+mod kong_compat;
 mod lua_plugins;
 mod plugin_peers;
 mod process;

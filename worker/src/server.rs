@@ -4,6 +4,7 @@
 use std::cell::Cell;
 use std::convert::Infallible;
 use std::rc::Rc;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use hyper::server::conn::http1;
@@ -26,6 +27,9 @@ use crate::{admin, ListenKind};
 const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(60);
 /// How long a client may take to complete the TLS handshake (nginx's `ssl_handshake_timeout`).
 const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// Connections accepted by this worker so far: the source of `ConnInfo::serial`.
+static CONNECTIONS: AtomicU64 = AtomicU64::new(0);
 
 /// Where a worker is in its life; connections watch it to know when to stop.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -133,7 +137,7 @@ impl Conn {
         };
         let _ = stream.set_nodelay(true);
         let Some(acceptor) = tls else {
-            let info = ConnInfo::new(client, local, "http", None);
+            let info = ConnInfo::new(client, local, "http", None, next_serial());
             return self.serve(stream, info).await;
         };
         let mut phase = self.life.phase.subscribe();
@@ -154,7 +158,7 @@ impl Conn {
             }
         };
         let sni = stream.get_ref().1.server_name().map(str::to_owned);
-        let info = ConnInfo::new(client, local, "https", sni);
+        let info = ConnInfo::new(client, local, "https", sni, next_serial());
         self.serve(stream, info).await
     }
 
@@ -175,6 +179,7 @@ impl Conn {
             service_fn(move |req| {
                 let (gw, conn_info, head_wait) = (gw.clone(), conn_info.clone(), head_wait.clone());
                 head_wait.since.set(None);
+                conn_info.requests.set(conn_info.requests.get() + 1);
                 async move {
                     let resp = match kind {
                         ListenKind::Proxy => runloop::handle(gw, conn_info, req).await,
@@ -238,6 +243,11 @@ impl OnEnd for Rc<HeadWait> {
         self.since.set(Some(Instant::now()));
         self.answered.set(true);
     }
+}
+
+/// The next connection serial number of this worker (`$connection`).
+fn next_serial() -> u64 {
+    CONNECTIONS.fetch_add(1, Ordering::Relaxed) + 1
 }
 
 /// hyper refuses buffers under 8 KiB; nginx's `large_client_header_buffers` default is 8k too.

@@ -235,6 +235,10 @@ fn build(
     });
     t.only("database", "off");
     t.only("router_flavor", "traditional_compatible");
+    t.get("untrusted_lua", |v| match v {
+        "on" | "off" | "sandbox" => Ok(()),
+        other => Err(format!("expected 'on', 'off' or 'sandbox', got '{other}'")),
+    });
     let mem_cache_size = t.get("mem_cache_size", values::size);
     let pluginserver_names = t.get("pluginserver_names", pluginservers::names);
     let pluginservers = pluginserver_names

@@ -8,7 +8,7 @@ use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 
 /// Every property, by its canonical name.
-pub(crate) const KEYS: [&str; 35] = [
+pub(crate) const KEYS: [&str; 38] = [
     "prefix",
     "proxy_listen",
     "admin_listen",
@@ -44,6 +44,9 @@ pub(crate) const KEYS: [&str; 35] = [
     "ssl_cert",
     "ssl_cert_key",
     "lua_ssl_trusted_certificate",
+    "untrusted_lua",
+    "untrusted_lua_sandbox_requires",
+    "untrusted_lua_sandbox_environment",
 ];
 
 /// Other spellings accepted for a property: Kong's and nginx's names.

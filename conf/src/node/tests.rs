@@ -258,7 +258,8 @@ fn every_bad_value_is_reported_with_file_line_and_key() {
          nginx_main_worker_shutdown_timeout = soon\n\
          lua_shared_dict = tiny 1k\n\
          prefix =\n\
-         proxy_error_log = \n",
+         proxy_error_log = \n\
+         untrusted_lua = maybe\n",
         &[],
     );
     assert_eq!(
@@ -268,6 +269,7 @@ fn every_bad_value_is_reported_with_file_line_and_key() {
             "FILE:17: prefix: must not be empty",
             "FILE:12: database: only 'off' is supported, got 'postgres'",
             "FILE:13: router_flavor: only 'traditional_compatible' is supported, got 'expressions'",
+            "FILE:19: untrusted_lua: expected 'on', 'off' or 'sandbox', got 'maybe'",
             "FILE:6: mem_cache_size: invalid size 'lots' (expected e.g. 512, 8k, 5m, 1g)",
             "FILE:4: proxy_listen: the 'proxy_protocol' flag is not supported yet",
             "FILE:2: worker_processes: expected 'auto' or an integer between 1 and 1024, got 'many'",

@@ -356,5 +356,237 @@ fn kong_cache_levels_negative_entries_errors_and_invalidation_across_workers() {
     assert_eq!(
         after_purge, 3,
         "a purge anywhere empties every worker's level 1"
+fn socket_url_parse_and_build() {
+    run(
+        &vm(),
+        r##"
+        local url = require "socket.url"
+        local p = url.parse("https://u:pw@Example.com:8443/a%20b/c;p=1?q=1&r=2#frag")
+        assert(p.scheme == "https" and p.authority == "u:pw@Example.com:8443")
+        assert(p.userinfo == "u:pw" and p.user == "u" and p.password == "pw")
+        assert(p.host == "Example.com" and p.port == "8443" and p.path == "/a%20b/c")
+        assert(p.params == "p=1" and p.query == "q=1&r=2" and p.fragment == "frag")
+        -- no scheme and no authority: all path (how cors tells a bare origin)
+        p = url.parse("example.com")
+        assert(p.path == "example.com" and p.host == nil and p.scheme == nil)
+        p = url.parse("http://[::1]:80")
+        assert(p.host == "::1" and p.port == "80" and p.path == nil)
+        p = url.parse("/p?x=1")
+        assert(p.path == "/p" and p.query == "x=1" and p.authority == nil)
+        p = url.parse("//h/x", { scheme = "http", port = 80, path = "/d" })
+        assert(p.scheme == "http" and p.host == "h" and p.port == 80 and p.path == "/x")
+        local none, err = url.parse("")
+        assert(none == nil and err == "invalid url")
+
+        assert(url.build({ scheme = "http", host = "h", port = 8000, path = "/a b/",
+                           query = "x=1", fragment = "f" }) == "http://h:8000/a%20b/?x=1#f")
+        assert(url.build({ host = "::1", path = "" }) == "//[::1]")
+        assert(url.build({ scheme = "https", authority = "u@h", user = "v", password = "p",
+                           host = "h2" }) == "https://v:p@h2")
+        assert(url.build(url.parse("http://h/x%2fy?q")) == "http://h/x%2Fy?q")
+
+        assert(url.escape("a b/é_") == "a%20b%2f%c3%a9_")
+        assert(url.unescape("a%20b%2F%c3%a9") == "a b/é")
+        local segs = url.parse_path("/a/b%20c/")
+        assert(segs[1] == "a" and segs[2] == "b c" and segs.is_absolute and segs.is_directory)
+        assert(url.build_path(segs) == "/a/b%20c/")
+        assert(url.build_path(segs, true) == "/a/b c/")
+        assert(url.build_path({ "x:y@z", "(ok)" }) == "x:y@z/(ok)")
+        "##,
+    );
+}
+
+#[test]
+fn ipmatcher_lists_cidrs_and_values() {
+    run(
+        &vm(),
+        r##"
+        local ipmatcher = require "resty.ipmatcher"
+        local m = assert(ipmatcher.new({ "127.0.0.1", "10.0.0.0/8", "192.168.1.128/25",
+                                         "2001:db8::/32", "::1" }))
+        assert(m:match("127.0.0.1") == true and m:match("127.0.0.2") == false)
+        assert(m:match("10.255.1.2") and not m:match("11.0.0.1"))
+        assert(m:match("192.168.1.200") and not m:match("192.168.1.100"))
+        assert(m:match("2001:db8:1::5") and not m:match("2001:db9::1"))
+        assert(m:match("::1") and not m:match("::2"))
+        assert(m:match_bin("\10\1\2\3") == true and m:match_bin("\11\1\2\3") == false)
+        assert(m:match_bin(("\0"):rep(15) .. "\1") == true)
+        local ok, err = m:match_bin("abc")
+        assert(ok == nil and err == "invalid binary ip address")
+        ok, err = m:match("nope")
+        assert(ok == false and err == "invalid ip address, not ipv4 and ipv6")
+        local bad, berr = ipmatcher.new({ "10.0.0.0/33" })
+        assert(bad == nil and berr == "invalid ip address: 10.0.0.0/33")
+        assert(ipmatcher.new({ "1.2.3.4/x" }) == nil and ipmatcher.new({ "x" }) == nil)
+        assert(ipmatcher.new({ "0.0.0.0/0" }):match("8.8.8.8"))
+        assert(ipmatcher.new({}):match("8.8.8.8") == false)
+
+        local v = assert(ipmatcher.new_with_value({ ["10.0.0.0/8"] = "wide",
+                                                    ["10.1.0.0/16"] = "narrow" }))
+        assert(v:match("10.1.2.3") == "narrow" and v:match("10.2.0.1") == "wide")
+        assert(ipmatcher.parse_ipv4("1.2.3.4") == 0x01020304)
+        assert(ipmatcher.parse_ipv4("::1") == false)
+        assert(ipmatcher.parse_ipv6("::1")[4] == 1 and ipmatcher.parse_ipv6("1.2.3.4") == false)
+        "##,
+    );
+}
+
+#[test]
+fn mime_type_parse_and_includes() {
+    run(
+        &vm(),
+        r##"
+        local mime = require "kong.tools.mime_type"
+        local t, s, p = mime.parse_mime_type("application/json; Charset=utf-8 ;q=1")
+        assert(t == "application" and s == "json" and p.charset == "utf-8" and p.q == "1")
+        t, s, p = mime.parse_mime_type('text/plain; name="a \\"b\\" c"')
+        assert(t == "text" and s == "plain" and p.name == 'a \\"b\\" c', p.name)
+        t, s, p = mime.parse_mime_type("*")
+        assert(t == "*" and s == "*" and next(p) == nil)
+        t, s = mime.parse_mime_type("text/*")
+        assert(t == "text" and s == "*")
+        assert(mime.parse_mime_type("json") == nil)
+        assert(mime.parse_mime_type("application/json;") == nil)
+        assert(mime.parse_mime_type("application/json; a") == nil)
+        assert(mime.parse_mime_type("a/b c") == nil)
+        assert(mime.parse_mime_type("a b/c") == nil)
+
+        local json = { type = "application", subtype = "json" }
+        assert(mime.includes(json, { type = "application", subtype = "json" }))
+        assert(not mime.includes(json, { type = "application", subtype = "vnd.api+json" }))
+        assert(mime.includes({ type = "application", subtype = "*+json" },
+                             { type = "application", subtype = "vnd.api+json" }))
+        assert(not mime.includes({ type = "application", subtype = "*+json" },
+                                 { type = "application", subtype = "xml" }))
+        assert(mime.includes({ type = "*", subtype = "*" }, json))
+        assert(mime.includes({ type = "application", subtype = "*" }, json))
+        assert(not mime.includes({ type = "text", subtype = "*" }, json))
+        assert(not pcall(mime.includes, "x", json))
+        "##,
+    );
+}
+
+#[test]
+fn sandbox_follows_untrusted_lua() {
+    run(
+        &vm(),
+        r##"
+        local sandbox = require "kong.tools.sandbox"
+        local settings = {}
+        kong.configuration = setmetatable({}, { __index = settings })
+        local function with(values)
+          for k in pairs(settings) do settings[k] = nil end
+          for k, v in pairs(values) do settings[k] = v end
+          sandbox.configuration:reload()
+        end
+
+        -- the default (untrusted_lua unset) is the sandbox: safe globals, kong and ngx only
+        with({})
+        assert(sandbox.configuration.enabled and sandbox.configuration.sandbox_enabled)
+        local fn = sandbox.parse([[return function() return string.upper("x"), math.max(1, 2),
+                                    type(kong), type(ngx), os.time() > 0 end]])
+        local up, max, k, n, t = fn()
+        assert(up == "X" and max == 2 and k == "table" and n == "table" and t)
+        local safe = sandbox.configuration.environment
+        for _, unsafe in ipairs({ "io", "loadstring", "load", "dofile", "getfenv",
+                                  "setmetatable", "debug", "package", "jit", "ffi",
+                                  "rawset", "collectgarbage", "module" }) do
+          assert(safe[unsafe] == nil, unsafe .. " is reachable")
+        end
+        assert(safe.os.execute == nil and safe.os.getenv == nil and safe.string.dump == nil)
+        kong.request = {}
+        sandbox.sandbox("kong.request = nil")()
+        assert(type(kong.request) == "table" and safe.kong.request == kong.request)
+        -- code writes its globals into its own environment, and cannot change the libraries
+        local env = {}
+        sandbox.sandbox("x = 1; string.upper = nil", { env = env })()
+        assert(env.x == 1 and rawget(_G, "x") == nil and string.upper("a") == "A")
+        local ok, err = pcall(sandbox.parse("return function() return require 'cjson' end"))
+        assert(not ok and err:find("require 'cjson' not allowed within sandbox", 1, true), err)
+
+        with({ untrusted_lua = "sandbox", untrusted_lua_sandbox_requires = { "cjson" },
+               untrusted_lua_sandbox_environment = { "os.getenv", "table" } })
+        fn = sandbox.parse([[return function() return require("cjson").encode({1}),
+                                    type(os.getenv), os.execute, table.concat end]])
+        local json, getenv, exec, concat = fn()
+        assert(json == "[1]" and getenv == "function" and exec == nil and concat == table.concat)
+
+        -- syntax errors and bytecode are refused; bad return values reported
+        ok, err = sandbox.validate_safe("return function(")
+        assert(ok == false and err:find("^Error parsing function: "), err)
+        assert(sandbox.validate_safe(string.dump(function() end)) == false)
+        ok, err = sandbox.validate("return 42")
+        assert(ok == false and err ==
+               "Bad return value from function, expected function type, got number", err)
+        assert(sandbox.validate("return function() end") == true)
+        assert(select(2, sandbox.validate("error('boom', 0)")) == "boom")
+
+        -- on: every global readable
+        with({ untrusted_lua = "on" })
+        assert(sandbox.configuration.enabled and not sandbox.configuration.sandbox_enabled)
+        assert(sandbox.parse("return function() return io.open end")() == io.open)
+
+        with({ untrusted_lua = "off" })
+        ok, err = sandbox.validate_safe("return function() end")
+        assert(ok == false and err == "Error parsing function: " .. sandbox.configuration.err_msg)
+        assert(not pcall(sandbox.sandbox, "return 1"))
+        "##,
+    );
+}
+
+#[test]
+fn multipart_parse_change_and_encode() {
+    run(
+        &vm(),
+        r##"
+        local multipart = require "multipart"
+        local body = table.concat({
+          "--XyZ",
+          'Content-Disposition: form-data; name="a"',
+          "",
+          "1",
+          "--XyZ",
+          'Content-Disposition: form-data; name="file"; filename="f.txt"',
+          "Content-Type: text/plain",
+          "",
+          "line one\r\nline two",
+          "--XyZ",
+          'Content-Disposition: form-data; name="a"',
+          "",
+          "2",
+          "--XyZ--",
+          "",
+        }, "\r\n")
+        local m = multipart(body, 'multipart/form-data; boundary="XyZ"')
+        assert(m:get("a").value == "1" and m:get("nope") == nil)
+        local file = m:get("file")
+        assert(file.value == "line one\r\nline two" and file.headers[2] == "Content-Type: text/plain")
+        assert(m:get_all().a == "2" and m:get_all().file == "line one\r\nline two")
+        local arrays = m:get_all_with_arrays()
+        assert(arrays.a[1] == "1" and arrays.a[2] == "2" and arrays.file == file.value)
+        assert(#m:get_as_array("a") == 2)
+
+        m:delete("a")
+        m:set_simple("b", "x")
+        m:set_simple("file", "new", "g.txt", "text/csv")
+        assert(m:tostring() == table.concat({
+          "--XyZ",
+          'Content-Disposition: form-data; name="file"; filename="g.txt"',
+          "Content-Type: text/csv",
+          "",
+          "new",
+          "--XyZ",
+          'Content-Disposition: form-data; name="b"',
+          "",
+          "x",
+          "--XyZ--",
+          "",
+        }, "\r\n"), m:tostring())
+        local again = multipart.new(m:tostring(), "multipart/form-data; boundary=XyZ")
+        assert(again:get("b").value == "x" and again:get("file").value == "new")
+
+        local empty = multipart("", "multipart/form-data; boundary=q")
+        assert(next(empty:get_all()) == nil and empty:tostring() == "")
+        "##,
     );
 }

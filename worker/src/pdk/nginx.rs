@@ -165,7 +165,8 @@ fn install_var(lua: &Lua, ngx: &Table) -> mlua::Result<()> {
                         None => path,
                     })
                 })?,
-                "connection_requests" => text("1".into())?,
+                "connection" => text(ctx.conn.serial.to_string())?,
+                "connection_requests" => text(ctx.conn.requests.get().to_string())?,
                 "hostname" => text(
                     nix::unistd::gethostname()
                         .map(|h| h.to_string_lossy().into_owned())

@@ -100,6 +100,21 @@ pub fn install(lua: &Lua, kong: &Table, config: &Checked, node: NodeInfo) -> mlu
     entities(lua, config)
 }
 
+/// Properties Kong's configuration loader turns into arrays (comma-separated lists); the rest
+/// stay strings, as Kong's string and `ngx_boolean` ones do.
+const ARRAYS: [&str; 10] = [
+    "proxy_listen",
+    "admin_listen",
+    "status_listen",
+    "plugins",
+    "trusted_ips",
+    "headers",
+    "headers_upstream",
+    "pluginserver_names",
+    "untrusted_lua_sandbox_requires",
+    "untrusted_lua_sandbox_environment",
+];
+
 /// `kong.configuration`: the node's properties; writing to it is an error, as in Kong.
 fn read_only(
     lua: &Lua,
@@ -107,12 +122,12 @@ fn read_only(
 ) -> mlua::Result<Table> {
     let values = lua.create_table()?;
     for (k, v) in properties {
-        let value = match v.as_str() {
-            "on" | "true" => Value::Boolean(true),
-            "off" | "false" => Value::Boolean(false),
-            _ => Value::String(lua.create_string(v)?),
-        };
-        values.set(k.as_str(), value)?;
+        if ARRAYS.contains(&k.as_str()) {
+            let items = v.split(',').map(str::trim).filter(|s| !s.is_empty());
+            values.set(k.as_str(), lua.create_sequence_from(items)?)?;
+        } else {
+            values.set(k.as_str(), v.as_str())?;
+        }
     }
     let proxy = lua.create_table()?;
     let mt = lua.create_table()?;

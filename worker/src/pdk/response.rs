@@ -116,8 +116,7 @@ pub fn install(lua: &Lua, kong: &Table) -> mlua::Result<()> {
                     Value::Nil => None,
                     Value::String(s) => Some(Bytes::copy_from_slice(&s.as_bytes())),
                     Value::Table(t) => {
-                        let cjson: Table = super::require(&lua, "cjson")?;
-                        let encoded: mlua::LuaString = cjson.get::<Function>("encode")?.call(t)?;
+                        let encoded = json_encode(&lua, t)?;
                         if !headers.contains_key(http::header::CONTENT_TYPE) {
                             headers.insert(
                                 http::header::CONTENT_TYPE,
@@ -135,32 +134,38 @@ pub fn install(lua: &Lua, kong: &Table) -> mlua::Result<()> {
     t.set(
         "error",
         lua.create_async_function(
-            |_, (status, message, hdrs): (Value, Option<String>, Option<Table>)| async move {
+            |lua, (status, message, hdrs): (Value, Value, Option<Table>)| async move {
                 let ctx = request_in(EXIT)?;
                 let status = status_code(&status, 400)?;
                 let mut headers = headers_arg(hdrs)?;
-                let message = message.unwrap_or_else(|| default_message(status));
-                let accept = ctx
-                    .req
-                    .borrow()
-                    .headers
-                    .get(http::header::ACCEPT)
-                    .and_then(|v| v.to_str().ok())
-                    .unwrap_or("")
-                    .to_string();
-                let (content_type, body) =
-                    if accept.contains("text/plain") && !accept.contains("json") {
-                        ("text/plain; charset=utf-8", format!("{message}\n"))
-                    } else {
-                        (
-                            "application/json; charset=utf-8",
-                            serde_json::json!({ "message": message }).to_string(),
-                        )
-                    };
-                headers.insert(
-                    http::header::CONTENT_TYPE,
-                    http::HeaderValue::from_static(content_type),
-                );
+                let message = match message {
+                    Value::Nil => default_message(status),
+                    Value::String(s) => s.to_string_lossy(),
+                    Value::Table(t) => json_encode(&lua, t)?.to_string_lossy(),
+                    _ => {
+                        return Err(mlua::Error::runtime(
+                            "message must be a nil, a string or a table",
+                        ))
+                    }
+                };
+                // The caller's Content-Type wins; otherwise the request's Accept header decides.
+                let content_type = match headers.get(http::header::CONTENT_TYPE) {
+                    Some(v) => v.clone(),
+                    None => {
+                        let accept = ctx
+                            .req
+                            .borrow()
+                            .headers
+                            .get(http::header::ACCEPT)
+                            .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned());
+                        let tools: Table = super::require(&lua, "kong.tools.http")?;
+                        let mime: String =
+                            tools.get::<Function>("get_response_type")?.call(accept)?;
+                        http::HeaderValue::from_str(&mime).map_err(mlua::Error::external)?
+                    }
+                };
+                let body = error_body(content_type.to_str().unwrap_or(""), &message);
+                headers.insert(http::header::CONTENT_TYPE, content_type);
                 finish_exit(&ctx, status, Some(Bytes::from(body)), headers).await?;
                 ctx.resp.borrow_mut().source = crate::runloop::ctx::Source::Error;
                 Ok(())
@@ -168,6 +173,31 @@ pub fn install(lua: &Lua, kong: &Table) -> mlua::Result<()> {
         )?,
     )?;
     Ok(())
+}
+
+/// `cjson.encode(t)`, as Kong encodes table bodies and messages.
+fn json_encode(lua: &Lua, t: Table) -> mlua::Result<mlua::LuaString> {
+    let cjson: Table = super::require(lua, "cjson")?;
+    cjson.get::<Function>("encode")?.call(t)
+}
+
+/// Kong's error page for a MIME type (its templates without the request id, which Sluice does
+/// not assign); JSON for any type without a template.
+fn error_body(mime: &str, message: &str) -> String {
+    let base = mime.split(';').next().unwrap_or("").trim();
+    match base {
+        "text/html" => format!(
+            "<!doctype html>\n<html>\n  <head>\n    <meta charset=\"utf-8\">\n    \
+             <title>Error</title>\n  </head>\n  <body>\n    <h1>Error</h1>\n    \
+             <p>{message}.</p>\n  </body>\n</html>\n"
+        ),
+        "application/xml" => format!(
+            "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<error>\n  \
+             <message>{message}</message>\n</error>\n"
+        ),
+        "text/plain" => format!("{message}\n"),
+        _ => serde_json::json!({ "message": message }).to_string(),
+    }
 }
 
 /// Records the exit; in a phase that may yield, ends the handler by never resuming it (the
@@ -219,4 +249,30 @@ fn status_code(value: &Value, min: u16) -> mlua::Result<StatusCode> {
         )));
     }
     StatusCode::from_u16(n as u16).map_err(|_| mlua::Error::runtime("code must be a number"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::error_body;
+
+    #[test]
+    fn error_pages_follow_the_mime_type() {
+        assert_eq!(
+            error_body("application/json; charset=utf-8", "No \"key\""),
+            r#"{"message":"No \"key\""}"#
+        );
+        assert_eq!(
+            error_body("text/plain; charset=utf-8", "Forbidden"),
+            "Forbidden\n"
+        );
+        assert!(error_body("text/html; charset=utf-8", "Forbidden")
+            .contains("<h1>Error</h1>\n    <p>Forbidden.</p>"));
+        assert!(error_body("application/xml", "Forbidden")
+            .ends_with("<error>\n  <message>Forbidden</message>\n</error>\n"));
+        assert_eq!(
+            error_body("application/problem+json", "x"),
+            r#"{"message":"x"}"#,
+            "no template: JSON"
+        );
+    }
 }

@@ -35,6 +35,11 @@ pub struct ConnInfo {
     pub scheme: &'static str,
     /// The server name the client sent in its TLS handshake.
     pub sni: Option<String>,
+    /// nginx's `$connection`: this connection's serial number (counted per worker; nginx counts
+    /// across workers).
+    pub serial: u64,
+    /// nginx's `$connection_requests`: requests received on it so far, this one included.
+    pub requests: std::cell::Cell<u64>,
     /// The client's address and the local port as header text, for the forwarding headers of
     /// every request on the connection.
     client_ip: HeaderValue,
@@ -47,12 +52,15 @@ impl ConnInfo {
         local: SocketAddr,
         scheme: &'static str,
         sni: Option<String>,
+        serial: u64,
     ) -> ConnInfo {
         ConnInfo {
             client,
             local,
             scheme,
             sni,
+            serial,
+            requests: std::cell::Cell::new(0),
             client_ip: HeaderValue::from_str(&client.ip().to_string())
                 .expect("an IP address is header text"),
             local_port: HeaderValue::from(local.port()),

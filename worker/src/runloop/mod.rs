@@ -240,5 +240,9 @@ async fn header_filter(
     if gw.draining() {
         headers.insert(http::header::CONNECTION, HeaderValue::from_static("close"));
     }
+    if plugins.is_some() {
+        // body_filter and log handlers read the headers as sent, as Kong's do (`ngx.header`).
+        ctx.resp.borrow_mut().headers = resp.headers().clone();
+    }
     resp
 }
