@@ -356,6 +356,10 @@ fn kong_cache_levels_negative_entries_errors_and_invalidation_across_workers() {
     assert_eq!(
         after_purge, 3,
         "a purge anywhere empties every worker's level 1"
+    );
+}
+
+#[test]
 fn socket_url_parse_and_build() {
     run(
         &vm(),
