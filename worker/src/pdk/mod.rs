@@ -8,7 +8,6 @@ mod client;
 mod ctx;
 mod headers;
 mod log;
-mod multipart;
 mod nginx;
 mod node;
 mod request;

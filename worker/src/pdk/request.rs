@@ -1,7 +1,7 @@
 //! `kong.request`: the client's request as received (and as plugins changed its headers).
 
 use http_body_util::BodyExt;
-use mlua::{Lua, LuaSerdeExt, Table, Value};
+use mlua::{Function, Lua, LuaSerdeExt, Table, Value};
 
 use super::phases::{REQUEST, REQUEST_BODY};
 use super::{args, def, headers, namespace, request_in};
@@ -280,11 +280,13 @@ fn decode_body(
         ));
     }
     if mime == "multipart/form-data" {
-        let form = lua.create_table()?;
-        for (name, value) in super::multipart::parts(content_type, body) {
-            form.raw_set(name, lua.create_string(value)?)?;
-        }
-        return Ok((Value::Table(form), Value::Nil, mime_value));
+        // As Kong: `multipart(body, content_type):get_all()`.
+        let multipart = super::require(lua, "multipart")?;
+        let new: Function = multipart.get("new")?;
+        let parsed: Table = new.call((lua.create_string(body)?, content_type))?;
+        let get_all: Function = parsed.get("get_all")?;
+        let form: Value = get_all.call(parsed)?;
+        return Ok((form, Value::Nil, mime_value));
     }
     if mime.is_empty() {
         return err("missing content type");
