@@ -488,3 +488,136 @@ fn get_body_decodes_json_forms_and_multipart() {
     assert_eq!(other["err"], "unsupported content type 'text/plain'");
     assert!(other["body"].is_null());
 }
+
+#[test]
+fn every_pdk_function_answers_like_kong() {
+    let up = Upstream::start("up");
+    let target = up.url().trim_start_matches("http://").to_string();
+    let yml = format!(
+        r#"_format_version: "3.0"
+upstreams:
+- name: tour-upstream
+  targets:
+  - target: {target}
+services:
+- name: s
+  url: {}
+  routes:
+  - name: tour
+    paths: [/tour]
+    plugins:
+    - name: pdk-tour
+  - name: resp
+    paths: [/resp]
+    plugins:
+    - name: pdk-tour-response
+"#,
+        up.url()
+    );
+    let sluice = Sluice::start(&yml, &node("pdk-tour, pdk-tour-response"));
+    let resp = client()
+        .post(sluice.url("/tour/x%20y?a=1&c"))
+        .header("x-tour", "hi")
+        .header("x-remove", "gone")
+        .header("content-type", "application/json")
+        .body(r#"{"n":1}"#)
+        .send()
+        .unwrap();
+    let header = |name: &str| -> serde_json::Value {
+        let text = resp.headers()[name].to_str().unwrap();
+        serde_json::from_str(text).unwrap()
+    };
+    let (a, hf) = (header("x-tour-access"), header("x-tour-hf"));
+    eprintln!("access: {a:#}\nheader_filter: {hf:#}");
+    let port = sluice.proxy.port();
+    let expect = serde_json::json!({
+        "scheme": "http", "host": "127.0.0.1", "port": port,
+        "fwd_scheme": "http", "fwd_host": "127.0.0.1", "fwd_port": port,
+        "fwd_path": "/tour/x%20y",
+        "http_version": 1.1, "method": "POST",
+        "path": "/tour/x y", "raw_path": "/tour/x%20y",
+        "path_with_query": "/tour/x%20y?a=1&c", "raw_query": "a=1&c",
+        "query_arg": "1", "query": {"a": "1", "c": true},
+        "header": "hi", "headers_tour": "hi",
+        "raw_body": "{\"n\":1}", "body": {"n": 1},
+        "ip": "127.0.0.1", "fwd_ip": "127.0.0.1", "protocol": "http",
+        "route": "tour", "service": "s",
+        "trusted": false, "table_new": "table", "table_clear": true,
+        "has_prefix": true, "config_readonly": true,
+    });
+    let expect_ngx = serde_json::json!({
+        "var_uri": "/tour/x y", "var_host": "127.0.0.1", "var_method": "POST", "var_args": "a=1&c",
+        "ngx_ctx": "ctx", "time_types": "numbernumber", "today": true,
+        "http_time": "Thu, 01 Jan 1970 00:00:00 GMT",
+        "b64": "aGk=", "unb64": "hi", "md5": "0cc175b9c0f1b6a831c399e269772661",
+        "sha1": "hvfkN/qlp/zhXR3cuerq6jd2Z7g=", "hmac": "lPxqL36JuBls904QeajBHrZ5pVI=",
+        "esc": "a%20b%2Fc", "unesc": "a b", "enc_args": "a=1%202", "dec_args": "2",
+        "null": true, "http_ok": 200, "log_err": 4,
+        "re_match": "123", "re_find": [4, 6], "re_gsub": "a+b+c", "re_sub": "baa", "re_gmatch": 3,
+        "worker": [true, true], "phase": "access", "cjson": 2, "cjson_safe": true,
+    });
+    let wanted = expect.as_object().unwrap().iter();
+    for (key, want) in wanted.chain(expect_ngx.as_object().unwrap()) {
+        assert_eq!(&a[key], want, "access: {key}");
+    }
+    assert!(a["client_port"].as_u64().unwrap() > 0);
+    assert_eq!(a["client_fwd_port"], a["client_port"]);
+    assert!(a["node_id"].as_str().unwrap().len() == 36 && a["hostname"].is_string());
+    assert!(a["consumer"].is_null() && a["credential"].is_null());
+
+    assert_eq!(hf["status"], 200, "the upstream's status before set_status");
+    assert_eq!(hf["source"], "service");
+    assert_eq!(hf["header"], "up");
+    assert_eq!(hf["multi"], serde_json::json!(["a", "b"]));
+    assert_eq!(
+        (&hf["up_status"], &hf["up_header"]),
+        (&200.into(), &"up".into())
+    );
+    assert_eq!(hf["up_headers_ct"], "application/json");
+    assert_eq!(
+        (&hf["shared"], &hf["plugin"]),
+        (&"shared".into(), &"plugin".into())
+    );
+    assert_eq!(hf["phase"], "header_filter");
+
+    assert_eq!(resp.status(), 201, "set_status in header_filter");
+    assert!(resp.headers().get("x-access").is_none(), "cleared");
+    assert_eq!(resp.headers()["x-hf"], "1");
+    let body = resp.text().unwrap();
+    let (json, marker) = body.split_once('\n').unwrap();
+    assert_eq!(marker, "<tour>", "body_filter appended at eof");
+    let e: serde_json::Value = serde_json::from_str(json).unwrap();
+    assert_eq!(e["method"], "PUT");
+    assert_eq!(
+        e["uri"], "/changed?b=2",
+        "set_path, then set_query over set_raw_query"
+    );
+    assert_eq!(e["headers"]["x-set"], "1");
+    assert_eq!(e["headers"]["x-added"], "a, b");
+    assert_eq!(e["headers"]["x-many"], "m");
+    assert!(e["headers"].get("x-remove").is_none());
+    assert_eq!(e["headers"]["content-type"], "application/json");
+    assert_eq!(e["body_len"], 9, r#"set_body: {{"k":"v"}}"#);
+    wait_for("the log phase", LONG, || {
+        sluice
+            .error_log()
+            .contains("tour serialize: 201 POST tour /changed?b=2")
+    });
+    let log = sluice.error_log();
+    // The tests' log_level is info: debug is filtered out.
+    for level in ["info", "notice", "warn", "err", "crit", "alert", "emerg"] {
+        assert!(
+            log.contains(&format!("tour log {level}")),
+            "kong.log.{level}"
+        );
+    }
+    assert!(!log.contains("tour log debug"));
+    assert!(log.contains("inspected") && log.contains("tour ngx.log"));
+
+    let resp = get(&sluice.url("/resp"));
+    assert_eq!(resp.status(), 202);
+    let r: serde_json::Value = resp.json().unwrap();
+    assert_eq!(r["method"], "GET", "the upstream's JSON, through get_body");
+    assert_eq!(r["status"], 200);
+    assert!(r["raw_len"].as_u64().unwrap() > 10);
+}

@@ -148,14 +148,18 @@ async fn respond(
             body_len += data.map_or(0, |d| d.len() as u64);
         }
     }
+    // A header sent several times shows as its values joined with ", ".
     let headers: serde_json::Map<String, serde_json::Value> = parts
         .headers
-        .iter()
-        .map(|(k, v)| {
-            (
-                k.to_string(),
-                serde_json::Value::from(v.to_str().unwrap_or("")),
-            )
+        .keys()
+        .map(|k| {
+            let values: Vec<&str> = parts
+                .headers
+                .get_all(k)
+                .iter()
+                .map(|v| v.to_str().unwrap_or(""))
+                .collect();
+            (k.to_string(), serde_json::Value::from(values.join(", ")))
         })
         .collect();
     let echo = serde_json::json!({

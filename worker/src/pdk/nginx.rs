@@ -93,7 +93,15 @@ fn install_var(lua: &Lua, ngx: &Table) -> mlua::Result<()> {
                         .path_and_query()
                         .map_or_else(|| req.uri.path().to_string(), |pq| pq.to_string()),
                 )?,
-                "uri" => text(req.uri.path().to_string())?,
+                // nginx's `$uri` is the decoded, normalized path (Kong's normalization here:
+                // reserved characters stay encoded, as Kong's router sees them).
+                "uri" => {
+                    let raw = req.uri.path();
+                    text(
+                        sluice_router::uri::normalize(raw, true)
+                            .map_or(raw.to_string(), |p| p.into_owned()),
+                    )?
+                }
                 "args" | "query_string" => req
                     .uri
                     .query()
@@ -153,18 +161,7 @@ fn install_var(lua: &Lua, ngx: &Table) -> mlua::Result<()> {
                     .upstream_status
                     .map_or(Ok(Value::Nil), |s| text(s.as_u16().to_string()))?,
                 "bytes_sent" | "body_bytes_sent" => text(ctx.bytes_sent.get().to_string())?,
-                "upstream_uri" => ctx.matched.borrow().as_ref().map_or(Ok(Value::Nil), |m| {
-                    let path = ctx
-                        .upstream
-                        .borrow()
-                        .path
-                        .clone()
-                        .unwrap_or_else(|| m.upstream_path.clone());
-                    text(match &m.query {
-                        Some(q) => format!("{path}?{q}"),
-                        None => path,
-                    })
-                })?,
+                "upstream_uri" => ctx.upstream_uri().map_or(Ok(Value::Nil), text)?,
                 "connection" => text(ctx.conn.serial.to_string())?,
                 "connection_requests" => text(ctx.conn.requests.get().to_string())?,
                 "hostname" => text(

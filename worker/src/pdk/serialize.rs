@@ -39,11 +39,7 @@ pub fn record(lua: &Lua, ctx: &RequestCtx) -> mlua::Result<Table> {
     request.set("size", req.raw_body.as_ref().map_or(0, |b| b.len()))?;
     rec.set("request", request)?;
 
-    let upstream_uri = ctx.matched.borrow().as_ref().map(|m| match &m.query {
-        Some(q) => format!("{}?{q}", m.upstream_path),
-        None => m.upstream_path.clone(),
-    });
-    rec.set("upstream_uri", upstream_uri)?;
+    rec.set("upstream_uri", ctx.upstream_uri())?;
     rec.set("upstream_status", resp.upstream_status.map(|s| s.as_u16()))?;
 
     let response = lua.create_table()?;

@@ -259,19 +259,7 @@ fn upstream_request(
             .via
             .then(|| HeaderValue::from_static(crate::VIA_TOKEN)),
     );
-    let path = changes
-        .path
-        .as_deref()
-        .or(matched.map(|m| m.upstream_path.as_str()))
-        .unwrap_or("/");
-    let query = changes
-        .query
-        .as_deref()
-        .or(matched.and_then(|m| m.query.as_deref()));
-    let uri = match query {
-        Some(q) => format!("{path}?{q}"),
-        None => path.to_string(),
-    };
+    let uri = ctx.upstream_uri().unwrap_or_else(|| "/".into());
     let body = match (req.raw_body.clone(), req.body.take()) {
         (Some(bytes), _) => {
             headers.insert(http::header::CONTENT_LENGTH, HeaderValue::from(bytes.len()));

@@ -140,6 +140,27 @@ pub struct RequestCtx {
 }
 
 impl RequestCtx {
+    /// The path and query sent upstream (nginx's `$upstream_uri` with its query): the matched
+    /// route's upstream path and the client's query, as plugins changed them; `None` before a
+    /// route matched, unless a plugin set the path.
+    pub fn upstream_uri(&self) -> Option<String> {
+        let changes = self.upstream.borrow();
+        let matched = self.matched.borrow();
+        let matched = matched.as_ref();
+        let path = changes
+            .path
+            .as_deref()
+            .or(matched.map(|m| m.upstream_path.as_str()))?;
+        let query = changes
+            .query
+            .as_deref()
+            .or(matched.and_then(|m| m.query.as_deref()));
+        Some(match query {
+            Some(q) => format!("{path}?{q}"),
+            None => path.to_string(),
+        })
+    }
+
     pub fn new(conn: Rc<ConnInfo>, parts: http::request::Parts, body: Incoming) -> Rc<RequestCtx> {
         let start_time_ms = SystemTime::now()
             .duration_since(UNIX_EPOCH)
