@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use mlua::{
-    IntoLuaMulti, Lua, LuaString, MultiValue, Result, Table, UserData, UserDataMethods, Value,
+    BorrowedBytes, IntoLuaMulti, Lua, LuaString, MultiValue, Result, Table, UserData,
+    UserDataMethods, Value,
 };
 use sluice_shdict::{Error as DictError, OwnedValue, Value as DictValue, Zone};
 
@@ -101,7 +102,13 @@ impl UserData for SharedDict {
                     v => to_number(lua, v, "init_ttl")?,
                 };
                 match this.0.incr(&key, step, init, init_ttl) {
-                    Ok((value, forcible)) => (value, Value::Nil, forcible).into_lua_multi(lua),
+                    // Built in order: cheaper than a tuple's `into_lua_multi`, which pushes to
+                    // the front.
+                    Ok((value, forcible)) => Ok(MultiValue::from_iter([
+                        Value::Number(value),
+                        Value::Nil,
+                        Value::Boolean(forcible),
+                    ])),
                     Err(e) => fail(lua, e),
                 }
             },
@@ -192,17 +199,22 @@ impl UserData for SharedDict {
 }
 
 /// lua-resty-core's key rules: `nil` is "nil key", anything else goes through `tostring`;
-/// empty and over-long keys are reported by the zone.
-fn key_bytes(lua: &Lua, key: Value) -> Result<std::result::Result<Vec<u8>, &'static str>> {
+/// empty and over-long keys are reported by the zone. The bytes are borrowed from Lua.
+fn key_bytes(lua: &Lua, key: Value) -> Result<std::result::Result<BorrowedBytes, &'static str>> {
     Ok(match key {
         Value::Nil => Err("nil key"),
-        other => Ok(tostring(lua, other)?.as_bytes().to_vec()),
+        other => Ok(tostring(lua, other)?.as_bytes()),
     })
 }
 
 fn to_number(lua: &Lua, v: Value, what: &str) -> Result<f64> {
-    lua.coerce_number(v)?
-        .ok_or_else(|| mlua::Error::runtime(format!("cannot convert '{what}' to a number")))
+    // Numbers skip `coerce_number`'s round trip through the Lua stack.
+    let n = match v {
+        Value::Integer(i) => Some(i as f64),
+        Value::Number(n) => Some(n),
+        v => lua.coerce_number(v)?,
+    };
+    n.ok_or_else(|| mlua::Error::runtime(format!("cannot convert '{what}' to a number")))
 }
 
 /// `nil, err` for operation errors; the argument errors OpenResty raises are raised.
