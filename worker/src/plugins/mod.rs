@@ -190,9 +190,15 @@ impl Plugins {
 
     /// Whether any of `instances` has a `body_filter` handler.
     pub fn filters_body(&self, instances: &[usize]) -> bool {
-        instances
-            .iter()
-            .any(|&i| self.handlers[self.instances[i].handler].has(Phase::BodyFilter))
+        self.any_has(instances, &[Phase::BodyFilter])
+    }
+
+    /// Whether any of `instances` has a handler for one of `phases`.
+    pub fn any_has(&self, instances: &[usize], phases: &[Phase]) -> bool {
+        instances.iter().any(|&i| {
+            let handler = &self.handlers[self.instances[i].handler];
+            phases.iter().any(|&p| handler.has(p))
+        })
     }
 
     /// The instance of handler `h` that applies in `scope`, by Kong's precedence.

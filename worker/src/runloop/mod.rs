@@ -240,7 +240,7 @@ async fn header_filter(
     if gw.draining() {
         headers.insert(http::header::CONNECTION, HeaderValue::from_static("close"));
     }
-    if plugins.is_some() {
+    if plugins.is_some_and(|p| p.any_has(downstream, &[Phase::BodyFilter, Phase::Log])) {
         // body_filter and log handlers read the headers as sent, as Kong's do (`ngx.header`).
         ctx.resp.borrow_mut().headers = resp.headers().clone();
     }
