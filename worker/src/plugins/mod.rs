@@ -21,7 +21,8 @@ use crate::runloop::Phase;
 
 /// One configured plugin instance (a `plugins` entity), ready to run.
 pub struct Instance {
-    pub id: String,
+    /// Shared with the request state of every call (`kong.plugin.get_id`) without a copy.
+    pub id: Rc<str>,
     pub handler: usize,
     /// The `conf` table handlers receive: one stable table per instance per generation (plugins
     /// cache by it).
@@ -300,7 +301,7 @@ fn instance(
         )]
     })?;
     Ok(Instance {
-        id: entity.id.to_string(),
+        id: entity.id.to_string().into(),
         handler: h,
         conf,
         route: id(&entity.route_id),
