@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use mlua::{
-    BorrowedBytes, IntoLuaMulti, Lua, LuaString, MultiValue, Result, Table, UserData,
+    BString, Either, IntoLuaMulti, Lua, LuaString, MultiValue, Result, Table, UserData,
     UserDataMethods, Value,
 };
 use sluice_shdict::{Error as DictError, OwnedValue, Value as DictValue, Zone};
@@ -43,7 +43,7 @@ enum Store {
 
 impl UserData for SharedDict {
     fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
-        methods.add_method("get", |lua, this, key: Value| {
+        methods.add_method("get", |lua, this, key: Key| {
             let key = or_return!(lua, key_bytes(lua, key)?);
             match this.0.get(&key) {
                 Ok(Some((value, flags))) if flags != 0 => {
@@ -54,7 +54,7 @@ impl UserData for SharedDict {
                 Err(e) => fail(lua, e),
             }
         });
-        methods.add_method("get_stale", |lua, this, key: Value| {
+        methods.add_method("get_stale", |lua, this, key: Key| {
             let key = or_return!(lua, key_bytes(lua, key)?);
             match this.0.get_stale(&key) {
                 Ok(Some((value, flags, stale))) => {
@@ -78,10 +78,10 @@ impl UserData for SharedDict {
         ] {
             methods.add_method(
                 name,
-                move |lua, this, args: (Value, Value, Value, Value)| store(lua, &this.0, op, args),
+                move |lua, this, args: (Key, Value, Value, Value)| store(lua, &this.0, op, args),
             );
         }
-        methods.add_method("delete", |lua, this, key: Value| {
+        methods.add_method("delete", |lua, this, key: Key| {
             let key = or_return!(lua, key_bytes(lua, key)?);
             match this.0.set(&key, DictValue::Nil, 0.0, 0) {
                 Ok(forcible) => (true, Value::Nil, forcible).into_lua_multi(lua),
@@ -90,7 +90,7 @@ impl UserData for SharedDict {
         });
         methods.add_method(
             "incr",
-            |lua, this, (key, step, init, init_ttl): (Value, Value, Value, Value)| {
+            |lua, this, (key, step, init, init_ttl): (Key, Value, Value, Value)| {
                 let key = or_return!(lua, key_bytes(lua, key)?);
                 let step = to_number(lua, step, "value")?;
                 let init = match init {
@@ -114,7 +114,7 @@ impl UserData for SharedDict {
             },
         );
         for (name, left) in [("lpush", true), ("rpush", false)] {
-            methods.add_method(name, move |lua, this, (key, value): (Value, Value)| {
+            methods.add_method(name, move |lua, this, (key, value): (Key, Value)| {
                 let key = or_return!(lua, key_bytes(lua, key)?);
                 let bytes;
                 let value = match &value {
@@ -139,7 +139,7 @@ impl UserData for SharedDict {
             });
         }
         for (name, left) in [("lpop", true), ("rpop", false)] {
-            methods.add_method(name, move |lua, this, key: Value| {
+            methods.add_method(name, move |lua, this, key: Key| {
                 let key = or_return!(lua, key_bytes(lua, key)?);
                 let popped = if left {
                     this.0.lpop(&key)
@@ -153,21 +153,21 @@ impl UserData for SharedDict {
                 }
             });
         }
-        methods.add_method("llen", |lua, this, key: Value| {
+        methods.add_method("llen", |lua, this, key: Key| {
             let key = or_return!(lua, key_bytes(lua, key)?);
             match this.0.llen(&key) {
                 Ok(n) => n.into_lua_multi(lua),
                 Err(e) => fail(lua, e),
             }
         });
-        methods.add_method("ttl", |lua, this, key: Value| {
+        methods.add_method("ttl", |lua, this, key: Key| {
             let key = or_return!(lua, key_bytes(lua, key)?);
             match this.0.ttl(&key) {
                 Ok(ttl) => ttl.into_lua_multi(lua),
                 Err(e) => fail(lua, e),
             }
         });
-        methods.add_method("expire", |lua, this, (key, exptime): (Value, Value)| {
+        methods.add_method("expire", |lua, this, (key, exptime): (Key, Value)| {
             let key = or_return!(lua, key_bytes(lua, key)?);
             let exptime = match exptime {
                 Value::Nil => return Err(mlua::Error::runtime("bad \"exptime\" argument")),
@@ -198,12 +198,17 @@ impl UserData for SharedDict {
     }
 }
 
+/// A key argument: strings (and numbers, as `tostring` makes them) are read straight off the Lua
+/// stack; a `Value` string would cost a slot in mlua's reference registry and a copy.
+type Key = Either<BString, Value>;
+
 /// lua-resty-core's key rules: `nil` is "nil key", anything else goes through `tostring`;
-/// empty and over-long keys are reported by the zone. The bytes are borrowed from Lua.
-fn key_bytes(lua: &Lua, key: Value) -> Result<std::result::Result<BorrowedBytes, &'static str>> {
+/// empty and over-long keys are reported by the zone.
+fn key_bytes(lua: &Lua, key: Key) -> Result<std::result::Result<BString, &'static str>> {
     Ok(match key {
-        Value::Nil => Err("nil key"),
-        other => Ok(tostring(lua, other)?.as_bytes()),
+        Either::Left(bytes) => Ok(bytes),
+        Either::Right(Value::Nil) => Err("nil key"),
+        Either::Right(other) => Ok(tostring(lua, other)?.as_bytes().to_vec().into()),
     })
 }
 
@@ -239,7 +244,7 @@ fn store(
     lua: &Lua,
     zone: &Zone,
     op: Store,
-    (key, value, exptime, flags): (Value, Value, Value, Value),
+    (key, value, exptime, flags): (Key, Value, Value, Value),
 ) -> Result<MultiValue> {
     let key = or_return!(lua, key_bytes(lua, key)?);
     let exptime = match exptime {
