@@ -91,7 +91,10 @@ impl UserData for SharedDict {
         methods.add_method(
             "incr",
             |lua, this, (key, step, init, init_ttl): (Key, Value, Value, Value)| {
-                let key = or_return!(lua, key_bytes(lua, key)?);
+                let key = match key_bytes(lua, key)? {
+                    Ok(key) => key,
+                    Err(msg) => return Ok(nil_err(msg)),
+                };
                 let step = to_number(lua, step, "value")?;
                 let init = match init {
                     Value::Nil => None,
@@ -102,14 +105,8 @@ impl UserData for SharedDict {
                     v => to_number(lua, v, "init_ttl")?,
                 };
                 match this.0.incr(&key, step, init, init_ttl) {
-                    // Built in order: cheaper than a tuple's `into_lua_multi`, which pushes to
-                    // the front.
-                    Ok((value, forcible)) => Ok(MultiValue::from_iter([
-                        Value::Number(value),
-                        Value::Nil,
-                        Value::Boolean(forcible),
-                    ])),
-                    Err(e) => fail(lua, e),
+                    Ok((value, forcible)) => Ok((Some(value), Err(forcible))),
+                    Err(e) => failed(e).map(nil_err),
                 }
             },
         );
@@ -224,12 +221,26 @@ fn to_number(lua: &Lua, v: Value, what: &str) -> Result<f64> {
 
 /// `nil, err` for operation errors; the argument errors OpenResty raises are raised.
 fn fail(lua: &Lua, e: DictError) -> Result<MultiValue> {
+    (Value::Nil, failed(e)?).into_lua_multi(lua)
+}
+
+/// The message of an operation error, or the argument error OpenResty raises.
+fn failed(e: DictError) -> Result<&'static str> {
     match e {
         DictError::BadExptime | DictError::BadInitTtl | DictError::InitTtlWithoutInit => {
             Err(mlua::Error::runtime(e.as_str()))
         }
-        _ => (Value::Nil, e.as_str()).into_lua_multi(lua),
+        _ => Ok(e.as_str()),
     }
+}
+
+/// `incr`'s `value, nil, forcible` or `nil, err`, pushed straight onto the Lua stack: a `Result`
+/// last in a tuple pushes one value for `Ok` and `nil, e` for `Err`, so `(Some(v), Err(forcible))`
+/// is the success and `(None, Ok(err))` the failure, with no `MultiValue` built.
+type Incremented = (Option<f64>, std::result::Result<&'static str, bool>);
+
+fn nil_err(msg: &'static str) -> Incremented {
+    (None, Ok(msg))
 }
 
 fn dict_value(lua: &Lua, v: OwnedValue) -> Result<Value> {
@@ -356,9 +367,11 @@ mod tests {
             r##"
             local d = ngx.shared.counters
             local v, err = d:incr("c", 1)
-            assert(v == nil and err == "not found")
+            assert(v == nil and err == "not found" and select("#", d:incr("c", 1)) == 2)
+            assert(select("#", d:incr(nil, 1)) == 2 and select(2, d:incr(nil, 1)) == "nil key")
             local n, e, forcible = d:incr("c", 1, 0, 60)
             assert(n == 1 and e == nil and forcible == false)
+            assert(select("#", d:incr("c", 0)) == 3)
             assert(d:incr("c", 2) == 3)
             local ttl = d:ttl("c")
             assert(ttl > 59 and ttl <= 60)
