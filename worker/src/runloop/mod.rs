@@ -73,8 +73,8 @@ pub async fn handle(
             proxy::forward(&gw, &ctx, plugins.is_some(), &mut entry).await
         }
     };
-    let downstream: Vec<usize> = match (plugins, &collected) {
-        (Some(_), Some(c)) => c.clone(),
+    let downstream: Vec<usize> = match (plugins, collected) {
+        (Some(_), Some(c)) => c,
         (Some(p), None) => p.globals_any_downstream(),
         _ => Vec::new(),
     };
