@@ -76,10 +76,9 @@ impl UserData for SharedDict {
             ("safe_add", Store::SafeAdd),
             ("replace", Store::Replace),
         ] {
-            methods.add_method(
-                name,
-                move |lua, this, args: (Key, Value, Value, Value)| store(lua, &this.0, op, args),
-            );
+            methods.add_method(name, move |lua, this, args: (Key, Value, Value, Value)| {
+                store(lua, &this.0, op, args)
+            });
         }
         methods.add_method("delete", |lua, this, key: Key| {
             let key = or_return!(lua, key_bytes(lua, key)?);
