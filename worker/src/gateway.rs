@@ -201,19 +201,18 @@ impl Gateway {
     }
 
     /// What plugin lookup keys on for this request right now.
-    pub fn scope(&self, ctx: &RequestCtx) -> Scope {
+    pub fn scope(&self, ctx: &RequestCtx) -> Scope<'_> {
         let route = ctx.route.get().map(|r| &self.routes[r]);
         let consumer = ctx.consumer_id.borrow().clone();
         let groups = consumer
             .as_ref()
             .and_then(|c| self.consumer_groups.get(c))
-            .cloned()
-            .unwrap_or_default();
+            .map_or(&[][..], Vec::as_slice);
         Scope {
-            route: route.map(|r| r.id.clone()),
+            route: route.map(|r| r.id.as_str()),
             service: route
                 .and_then(|r| r.service)
-                .map(|s| self.services[s].id.clone()),
+                .map(|s| self.services[s].id.as_str()),
             consumer,
             groups,
         }

@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use mlua::{
-    IntoLuaMulti, Lua, LuaString, MultiValue, Result, Table, UserData, UserDataMethods, Value,
+    BString, Either, IntoLuaMulti, Lua, LuaString, MultiValue, Result, Table, UserData,
+    UserDataMethods, Value,
 };
 use sluice_shdict::{Error as DictError, OwnedValue, Value as DictValue, Zone};
 
@@ -42,7 +43,7 @@ enum Store {
 
 impl UserData for SharedDict {
     fn add_methods<M: UserDataMethods<Self>>(methods: &mut M) {
-        methods.add_method("get", |lua, this, key: Value| {
+        methods.add_method("get", |lua, this, key: Key| {
             let key = or_return!(lua, key_bytes(lua, key)?);
             match this.0.get(&key) {
                 Ok(Some((value, flags))) if flags != 0 => {
@@ -53,7 +54,7 @@ impl UserData for SharedDict {
                 Err(e) => fail(lua, e),
             }
         });
-        methods.add_method("get_stale", |lua, this, key: Value| {
+        methods.add_method("get_stale", |lua, this, key: Key| {
             let key = or_return!(lua, key_bytes(lua, key)?);
             match this.0.get_stale(&key) {
                 Ok(Some((value, flags, stale))) => {
@@ -75,12 +76,11 @@ impl UserData for SharedDict {
             ("safe_add", Store::SafeAdd),
             ("replace", Store::Replace),
         ] {
-            methods.add_method(
-                name,
-                move |lua, this, args: (Value, Value, Value, Value)| store(lua, &this.0, op, args),
-            );
+            methods.add_method(name, move |lua, this, args: (Key, Value, Value, Value)| {
+                store(lua, &this.0, op, args)
+            });
         }
-        methods.add_method("delete", |lua, this, key: Value| {
+        methods.add_method("delete", |lua, this, key: Key| {
             let key = or_return!(lua, key_bytes(lua, key)?);
             match this.0.set(&key, DictValue::Nil, 0.0, 0) {
                 Ok(forcible) => (true, Value::Nil, forcible).into_lua_multi(lua),
@@ -89,8 +89,11 @@ impl UserData for SharedDict {
         });
         methods.add_method(
             "incr",
-            |lua, this, (key, step, init, init_ttl): (Value, Value, Value, Value)| {
-                let key = or_return!(lua, key_bytes(lua, key)?);
+            |lua, this, (key, step, init, init_ttl): (Key, Value, Value, Value)| {
+                let key = match key_bytes(lua, key)? {
+                    Ok(key) => key,
+                    Err(msg) => return Ok(nil_err(msg)),
+                };
                 let step = to_number(lua, step, "value")?;
                 let init = match init {
                     Value::Nil => None,
@@ -101,13 +104,13 @@ impl UserData for SharedDict {
                     v => to_number(lua, v, "init_ttl")?,
                 };
                 match this.0.incr(&key, step, init, init_ttl) {
-                    Ok((value, forcible)) => (value, Value::Nil, forcible).into_lua_multi(lua),
-                    Err(e) => fail(lua, e),
+                    Ok((value, forcible)) => Ok((Some(value), Err(forcible))),
+                    Err(e) => failed(e).map(nil_err),
                 }
             },
         );
         for (name, left) in [("lpush", true), ("rpush", false)] {
-            methods.add_method(name, move |lua, this, (key, value): (Value, Value)| {
+            methods.add_method(name, move |lua, this, (key, value): (Key, Value)| {
                 let key = or_return!(lua, key_bytes(lua, key)?);
                 let bytes;
                 let value = match &value {
@@ -132,7 +135,7 @@ impl UserData for SharedDict {
             });
         }
         for (name, left) in [("lpop", true), ("rpop", false)] {
-            methods.add_method(name, move |lua, this, key: Value| {
+            methods.add_method(name, move |lua, this, key: Key| {
                 let key = or_return!(lua, key_bytes(lua, key)?);
                 let popped = if left {
                     this.0.lpop(&key)
@@ -146,21 +149,21 @@ impl UserData for SharedDict {
                 }
             });
         }
-        methods.add_method("llen", |lua, this, key: Value| {
+        methods.add_method("llen", |lua, this, key: Key| {
             let key = or_return!(lua, key_bytes(lua, key)?);
             match this.0.llen(&key) {
                 Ok(n) => n.into_lua_multi(lua),
                 Err(e) => fail(lua, e),
             }
         });
-        methods.add_method("ttl", |lua, this, key: Value| {
+        methods.add_method("ttl", |lua, this, key: Key| {
             let key = or_return!(lua, key_bytes(lua, key)?);
             match this.0.ttl(&key) {
                 Ok(ttl) => ttl.into_lua_multi(lua),
                 Err(e) => fail(lua, e),
             }
         });
-        methods.add_method("expire", |lua, this, (key, exptime): (Value, Value)| {
+        methods.add_method("expire", |lua, this, (key, exptime): (Key, Value)| {
             let key = or_return!(lua, key_bytes(lua, key)?);
             let exptime = match exptime {
                 Value::Nil => return Err(mlua::Error::runtime("bad \"exptime\" argument")),
@@ -191,28 +194,52 @@ impl UserData for SharedDict {
     }
 }
 
+/// A key argument: strings (and numbers, as `tostring` makes them) are read straight off the Lua
+/// stack; a `Value` string would cost a slot in mlua's reference registry and a copy.
+type Key = Either<BString, Value>;
+
 /// lua-resty-core's key rules: `nil` is "nil key", anything else goes through `tostring`;
 /// empty and over-long keys are reported by the zone.
-fn key_bytes(lua: &Lua, key: Value) -> Result<std::result::Result<Vec<u8>, &'static str>> {
+fn key_bytes(lua: &Lua, key: Key) -> Result<std::result::Result<BString, &'static str>> {
     Ok(match key {
-        Value::Nil => Err("nil key"),
-        other => Ok(tostring(lua, other)?.as_bytes().to_vec()),
+        Either::Left(bytes) => Ok(bytes),
+        Either::Right(Value::Nil) => Err("nil key"),
+        Either::Right(other) => Ok(tostring(lua, other)?.as_bytes().to_vec().into()),
     })
 }
 
 fn to_number(lua: &Lua, v: Value, what: &str) -> Result<f64> {
-    lua.coerce_number(v)?
-        .ok_or_else(|| mlua::Error::runtime(format!("cannot convert '{what}' to a number")))
+    // Numbers skip `coerce_number`'s round trip through the Lua stack.
+    let n = match v {
+        Value::Integer(i) => Some(i as f64),
+        Value::Number(n) => Some(n),
+        v => lua.coerce_number(v)?,
+    };
+    n.ok_or_else(|| mlua::Error::runtime(format!("cannot convert '{what}' to a number")))
 }
 
 /// `nil, err` for operation errors; the argument errors OpenResty raises are raised.
 fn fail(lua: &Lua, e: DictError) -> Result<MultiValue> {
+    (Value::Nil, failed(e)?).into_lua_multi(lua)
+}
+
+/// The message of an operation error, or the argument error OpenResty raises.
+fn failed(e: DictError) -> Result<&'static str> {
     match e {
         DictError::BadExptime | DictError::BadInitTtl | DictError::InitTtlWithoutInit => {
             Err(mlua::Error::runtime(e.as_str()))
         }
-        _ => (Value::Nil, e.as_str()).into_lua_multi(lua),
+        _ => Ok(e.as_str()),
     }
+}
+
+/// `incr`'s `value, nil, forcible` or `nil, err`, pushed straight onto the Lua stack: a `Result`
+/// last in a tuple pushes one value for `Ok` and `nil, e` for `Err`, so `(Some(v), Err(forcible))`
+/// is the success and `(None, Ok(err))` the failure, with no `MultiValue` built.
+type Incremented = (Option<f64>, std::result::Result<&'static str, bool>);
+
+fn nil_err(msg: &'static str) -> Incremented {
+    (None, Ok(msg))
 }
 
 fn dict_value(lua: &Lua, v: OwnedValue) -> Result<Value> {
@@ -227,7 +254,7 @@ fn store(
     lua: &Lua,
     zone: &Zone,
     op: Store,
-    (key, value, exptime, flags): (Value, Value, Value, Value),
+    (key, value, exptime, flags): (Key, Value, Value, Value),
 ) -> Result<MultiValue> {
     let key = or_return!(lua, key_bytes(lua, key)?);
     let exptime = match exptime {
@@ -339,9 +366,11 @@ mod tests {
             r##"
             local d = ngx.shared.counters
             local v, err = d:incr("c", 1)
-            assert(v == nil and err == "not found")
+            assert(v == nil and err == "not found" and select("#", d:incr("c", 1)) == 2)
+            assert(select("#", d:incr(nil, 1)) == 2 and select(2, d:incr(nil, 1)) == "nil key")
             local n, e, forcible = d:incr("c", 1, 0, 60)
             assert(n == 1 and e == nil and forcible == false)
+            assert(select("#", d:incr("c", 0)) == 3)
             assert(d:incr("c", 2) == 3)
             local ttl = d:ttl("c")
             assert(ttl > 59 and ttl <= 60)

@@ -2,9 +2,15 @@
 //! headers as arrays, and a metatable that finds `Content_Type` or `Content-Type` too. And the
 //! other way: Lua values to header values, with Kong's validation.
 
+use std::cell::RefMut;
+
+use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue};
 use http::HeaderMap;
-use mlua::{Lua, Table, Value};
+use mlua::{BString, Either, Lua, LuaString, Table, Value};
+
+use super::{def_strings, request_in};
+use crate::runloop::{Phases, RequestCtx};
 
 /// OpenResty's default `max_headers` / `max_args`.
 pub const DEFAULT_MAX: usize = 100;
@@ -62,62 +68,162 @@ pub fn name(value: &Value) -> mlua::Result<HeaderName> {
     let Value::String(s) = value else {
         return Err(mlua::Error::runtime("header name must be a string"));
     };
-    HeaderName::from_bytes(s.as_bytes().as_ref()).map_err(|_| {
-        mlua::Error::runtime(format!("invalid header name \"{}\"", s.to_string_lossy()))
+    name_of(&s.as_bytes())
+}
+
+fn name_of(bytes: &[u8]) -> mlua::Result<HeaderName> {
+    HeaderName::from_bytes(bytes).map_err(|_| {
+        mlua::Error::runtime(format!(
+            "invalid header name \"{}\"",
+            String::from_utf8_lossy(bytes)
+        ))
     })
 }
 
+/// Defines `set_header` on `t`, allowed in `phases`, for the headers `target` picks out of the
+/// request: strings (the usual call) go the fast way of [`def_strings`].
+pub fn def_set(
+    lua: &Lua,
+    t: &Table,
+    phases: Phases,
+    target: fn(&RequestCtx) -> RefMut<'_, HeaderMap>,
+) -> mlua::Result<()> {
+    def_strings(
+        lua,
+        t,
+        "set_header",
+        2,
+        move |_, (name, value): (BString, BString)| {
+            let ctx = request_in(phases)?;
+            let name = name_of(&name)?;
+            // The bytes read off the stack become the value's own, without another copy.
+            let value = HeaderValue::from_maybe_shared(Bytes::from(Vec::from(value)))
+                .map_err(|_| invalid_value())?;
+            set(&mut target(&ctx), name, Values::One(value));
+            Ok(())
+        },
+        move |_, (name, value): (Value, Value)| {
+            let ctx = request_in(phases)?;
+            let (name, values) = (self::name(&name)?, values(&value)?);
+            set(&mut target(&ctx), name, values);
+            Ok(())
+        },
+    )
+}
+
 /// The values of a header from Lua: a string, number or boolean, or an array of them.
-pub fn values(value: &Value) -> mlua::Result<Vec<HeaderValue>> {
-    let one = |v: &Value| -> mlua::Result<HeaderValue> {
-        let text = match v {
-            Value::String(s) => return header_value(&s.as_bytes()),
-            Value::Integer(i) => i.to_string(),
-            Value::Number(n) => n.to_string(),
-            Value::Boolean(b) => b.to_string(),
-            _ => {
-                return Err(mlua::Error::runtime(
-                    "invalid header value: must be a string, number, boolean or array of them",
-                ))
-            }
-        };
-        header_value(text.as_bytes())
-    };
+pub fn values(value: &Value) -> mlua::Result<Values> {
     match value {
-        Value::Table(t) => t.sequence_values::<Value>().map(|v| one(&v?)).collect(),
-        v => Ok(vec![one(v)?]),
+        Value::Table(t) => t
+            .sequence_values::<Value>()
+            .map(|v| one_value(&v?))
+            .collect::<mlua::Result<_>>()
+            .map(Values::Many),
+        v => one_value(v).map(Values::One),
     }
 }
 
+/// A header's values from Lua; nearly always one, which then needs no `Vec`.
+pub enum Values {
+    One(HeaderValue),
+    Many(Vec<HeaderValue>),
+}
+
+impl IntoIterator for Values {
+    type Item = HeaderValue;
+    type IntoIter =
+        std::iter::Chain<std::option::IntoIter<HeaderValue>, std::vec::IntoIter<HeaderValue>>;
+
+    fn into_iter(self) -> Self::IntoIter {
+        match self {
+            Values::One(v) => Some(v).into_iter().chain(Vec::new()),
+            Values::Many(vs) => None.into_iter().chain(vs),
+        }
+    }
+}
+
+fn one_value(v: &Value) -> mlua::Result<HeaderValue> {
+    let text = match v {
+        Value::String(s) => return header_value(&s.as_bytes()),
+        Value::Integer(i) => i.to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::Boolean(b) => b.to_string(),
+        _ => {
+            return Err(mlua::Error::runtime(
+                "invalid header value: must be a string, number, boolean or array of them",
+            ))
+        }
+    };
+    header_value(text.as_bytes())
+}
+
 fn header_value(text: &[u8]) -> mlua::Result<HeaderValue> {
-    HeaderValue::from_bytes(text)
-        .map_err(|_| mlua::Error::runtime("invalid header value: contains a control character"))
+    HeaderValue::from_bytes(text).map_err(|_| invalid_value())
+}
+
+fn invalid_value() -> mlua::Error {
+    mlua::Error::runtime("invalid header value: contains a control character")
 }
 
 /// Replaces `name` with the given values (nil or an empty array clears it).
-pub fn set(headers: &mut HeaderMap, name: HeaderName, values: Vec<HeaderValue>) {
+pub fn set(headers: &mut HeaderMap, name: HeaderName, values: Values) {
+    let values = match values {
+        // `insert` drops the old values too: one lookup, and no clone of the name.
+        Values::One(v) => {
+            headers.insert(name, v);
+            return;
+        }
+        Values::Many(values) => values,
+    };
     let mut values = values.into_iter();
     let Some(first) = values.next() else {
         headers.remove(&name);
         return;
     };
-    // `insert` drops the old values too: one lookup for the usual single value.
     headers.insert(name.clone(), first);
     for v in values {
         headers.append(name.clone(), v);
     }
 }
 
+/// `bytes` as UTF-8, or the error `LuaString::to_str` gives.
+pub fn utf8(bytes: &[u8]) -> mlua::Result<&str> {
+    std::str::from_utf8(bytes).map_err(|e| mlua::Error::FromLuaConversionError {
+        from: "string",
+        to: "&str".to_owned(),
+        message: Some(e.to_string()),
+    })
+}
+
 /// The first value of a header as a Lua string, or nil.
 pub fn first(lua: &Lua, headers: &HeaderMap, name: &str) -> mlua::Result<Value> {
+    match lookup(headers, name) {
+        Some(v) => Ok(Value::String(lua.create_string(v.as_bytes())?)),
+        None => Ok(Value::Nil),
+    }
+}
+
+/// [`first`] as a function's result: text goes onto the Lua stack directly, which a `Value`
+/// string (made in mlua's reference registry first) does not.
+pub fn first_text(
+    lua: &Lua,
+    headers: &HeaderMap,
+    name: &str,
+) -> mlua::Result<Option<Either<String, LuaString>>> {
+    lookup(headers, name)
+        .map(|v| match v.to_str() {
+            Ok(text) => Ok(Either::Left(text.to_owned())),
+            Err(_) => lua.create_string(v.as_bytes()).map(Either::Right),
+        })
+        .transpose()
+}
+
+/// The first value of header `name`, any case, `_` standing for `-`.
+fn lookup<'a>(headers: &'a HeaderMap, name: &str) -> Option<&'a HeaderValue> {
     // Lookups by `&str` ignore case already; only `_` for `-` needs a new string.
-    let value = if name.contains('_') {
+    if name.contains('_') {
         headers.get(name.replace('_', "-").as_str())
     } else {
         headers.get(name)
-    };
-    match value {
-        Some(v) => Ok(Value::String(lua.create_string(v.as_bytes())?)),
-        None => Ok(Value::Nil),
     }
 }

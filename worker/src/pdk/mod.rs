@@ -85,6 +85,48 @@ where
     t.set(name, lua.create_function(f)?)
 }
 
+/// Sets `name` on `t` to a Lua function that calls `fast` when its first `strings` arguments (one
+/// or two) are strings and `slow` otherwise. `fast` takes them as `BString`s, read straight off the
+/// Lua stack, where a `Value` or `LuaString` argument costs a slot in mlua's reference registry
+/// (and more to borrow its bytes): the hot header calls would pay that on every request. The
+/// dispatch is a Lua tail call, so errors and tracebacks read as with one function.
+pub(crate) fn def_strings<A, R, F, B, S, G>(
+    lua: &Lua,
+    t: &Table,
+    name: &str,
+    strings: usize,
+    fast: F,
+    slow: G,
+) -> mlua::Result<()>
+where
+    A: mlua::FromLuaMulti,
+    R: IntoLuaMulti,
+    F: Fn(&Lua, A) -> mlua::Result<R> + 'static,
+    B: mlua::FromLuaMulti,
+    S: IntoLuaMulti,
+    G: Fn(&Lua, B) -> mlua::Result<S> + 'static,
+{
+    let test = match strings {
+        1 => "type(a) == 'string'",
+        _ => "type(a) == 'string' and type(b) == 'string'",
+    };
+    let dispatch: Function = lua
+        .load(format!(
+            "local fast, slow, type = ...\n\
+             return function(a, b)\n\
+               if {test} then return fast(a, b) end\n\
+               return slow(a, b)\n\
+             end"
+        ))
+        .set_name("=kong.pdk")
+        .call((
+            lua.create_function(fast)?,
+            lua.create_function(slow)?,
+            lua.globals().raw_get::<Function>("type")?,
+        ))?;
+    t.set(name, dispatch)
+}
+
 /// A new sub-table `name` of `parent` (or the existing one).
 pub(crate) fn namespace(lua: &Lua, parent: &Table, name: &str) -> mlua::Result<Table> {
     match parent.get::<Value>(name)? {

@@ -92,7 +92,7 @@ pub fn install(lua: &Lua, kong: &Table, config: &Checked, node: NodeInfo) -> mlu
     def(lua, &plugin, "get_id", |_, ()| {
         let ctx = crate::runloop::ctx::current()
             .ok_or_else(|| mlua::Error::runtime("no request found"))?;
-        let id = ctx.lua.borrow().plugin_id.clone();
+        let id = ctx.lua.borrow().plugin_id.as_deref().map(str::to_owned);
         Ok(id)
     })?;
 

@@ -1,10 +1,10 @@
 //! `kong.request`: the client's request as received (and as plugins changed its headers).
 
 use http_body_util::BodyExt;
-use mlua::{Function, Lua, LuaSerdeExt, Table, Value};
+use mlua::{Either, Function, Lua, LuaSerdeExt, Table, Value};
 
 use super::phases::{REQUEST, REQUEST_BODY};
-use super::{args, def, headers, namespace, request_in};
+use super::{args, def, def_strings, headers, namespace, request_in};
 use crate::proxy::strip_port;
 
 pub fn install(lua: &Lua, kong: &Table) -> mlua::Result<()> {
@@ -106,11 +106,14 @@ pub fn install(lua: &Lua, kong: &Table) -> mlua::Result<()> {
         let query = ctx.req.borrow().uri.query().unwrap_or("").to_string();
         args::decode(lua, &query, max_arg(max)?)
     })?;
-    def(lua, &t, "get_header", |lua, name: mlua::LuaString| {
-        let ctx = request_in(REQUEST)?;
-        let req = ctx.req.borrow();
-        headers::first(lua, &req.headers, &name.to_str()?)
-    })?;
+    def_strings(
+        lua,
+        &t,
+        "get_header",
+        1,
+        |lua, name: mlua::BString| get_header(lua, &name),
+        |lua, name: mlua::LuaString| get_header(lua, &name.as_bytes()),
+    )?;
     def(lua, &t, "get_headers", |lua, max: Option<usize>| {
         let ctx = request_in(REQUEST)?;
         let req = ctx.req.borrow();
@@ -292,4 +295,11 @@ fn decode_body(
         return err("missing content type");
     }
     err(&format!("unsupported content type '{mime}'"))
+}
+
+/// `kong.request.get_header`.
+fn get_header(lua: &Lua, name: &[u8]) -> mlua::Result<Option<Either<String, mlua::LuaString>>> {
+    let ctx = request_in(REQUEST)?;
+    let req = ctx.req.borrow();
+    headers::first_text(lua, &req.headers, headers::utf8(name)?)
 }

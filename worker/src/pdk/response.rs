@@ -1,6 +1,8 @@
 //! `kong.response`: the response to the client: its status and headers (set before or after the
 //! upstream answers), its body chunks in `body_filter`, and short-circuits (`exit`, `error`).
 
+use std::cell::RefMut;
+
 use bytes::Bytes;
 use http::{HeaderMap, StatusCode};
 use mlua::{Function, Lua, Table, Value};
@@ -44,11 +46,8 @@ pub fn install(lua: &Lua, kong: &Table) -> mlua::Result<()> {
         ctx.resp.borrow_mut().status = Some(status_code(&status, 100)?);
         Ok(())
     })?;
-    def(lua, &t, "set_header", |_, (name, value): (Value, Value)| {
-        let ctx = request_in(RESPONSE_WRITE)?;
-        let (name, values) = (headers::name(&name)?, headers::values(&value)?);
-        headers::set(&mut ctx.resp.borrow_mut().headers, name, values);
-        Ok(())
+    headers::def_set(lua, &t, RESPONSE_WRITE, |ctx| {
+        RefMut::map(ctx.resp.borrow_mut(), |r| &mut r.headers)
     })?;
     def(lua, &t, "add_header", |_, (name, value): (Value, Value)| {
         let ctx = request_in(RESPONSE_WRITE)?;

@@ -1,6 +1,8 @@
 //! `kong.service`, `kong.service.request` and `kong.service.response`: where the request goes,
 //! what it looks like upstream, and what the upstream answered.
 
+use std::cell::RefMut;
+
 use bytes::Bytes;
 use http::Method;
 use mlua::{Function, Lua, LuaSerdeExt, Table, Value};
@@ -90,17 +92,9 @@ pub fn install(lua: &Lua, kong: &Table) -> mlua::Result<()> {
         ctx.upstream.borrow_mut().query = Some(query);
         Ok(())
     })?;
-    def(
-        lua,
-        &request,
-        "set_header",
-        |_, (name, value): (Value, Value)| {
-            let ctx = request_in(REWRITE_ACCESS)?;
-            let (name, values) = (headers::name(&name)?, headers::values(&value)?);
-            headers::set(&mut ctx.req.borrow_mut().headers, name, values);
-            Ok(())
-        },
-    )?;
+    headers::def_set(lua, &request, REWRITE_ACCESS, |ctx| {
+        RefMut::map(ctx.req.borrow_mut(), |r| &mut r.headers)
+    })?;
     def(
         lua,
         &request,

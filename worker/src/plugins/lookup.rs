@@ -5,14 +5,14 @@ use std::collections::HashMap;
 
 use super::{Handler, Instance};
 
-/// What is known about the request when a plugin is resolved.
+/// What is known about the request when a plugin is resolved; ids borrowed from the gateway.
 #[derive(Debug, Default, Clone)]
-pub struct Scope {
-    pub route: Option<String>,
-    pub service: Option<String>,
+pub struct Scope<'a> {
+    pub route: Option<&'a str>,
+    pub service: Option<&'a str>,
     pub consumer: Option<String>,
     /// The consumer's groups, by group name (when several match, the first name wins).
-    pub groups: Vec<String>,
+    pub groups: &'a [String],
 }
 
 type Key = (
@@ -24,11 +24,13 @@ type Key = (
 
 /// One plugin's instances, by `(route, service, consumer, consumer_group)`, and the set of key
 /// shapes (which of the four are given) in use: a precedence level whose shape no instance has
-/// is skipped without building its key, so a global plugin costs one lookup.
+/// is skipped without building its key. The global instance is kept aside, so a global plugin
+/// costs no lookup at all.
 #[derive(Default)]
 pub struct Lookup {
     instances: HashMap<Key, usize>,
     shapes: u16,
+    global: Option<usize>,
 }
 
 /// The bit of a key shape in [`Lookup::shapes`].
@@ -53,7 +55,10 @@ impl Lookup {
                 key.2.is_some(),
                 key.3.is_some(),
             );
-            lookup.instances.entry(key).or_insert(i);
+            let first = *lookup.instances.entry(key.clone()).or_insert(i);
+            if key == Key::default() {
+                lookup.global = Some(first);
+            }
         }
         lookups
     }
@@ -62,24 +67,32 @@ impl Lookup {
         if self.instances.is_empty() {
             return None;
         }
-        let pick = |on: bool, v: &'a Option<String>| if on { v.as_ref() } else { None };
-        let r = pick(!handler.no_route, &scope.route);
-        let s = pick(!handler.no_service, &scope.service);
-        let c = pick(!handler.no_consumer, &scope.consumer);
+        let pick = |on: bool, v: Option<&'a str>| if on { v } else { None };
+        let r = pick(!handler.no_route, scope.route);
+        let s = pick(!handler.no_service, scope.service);
+        let c = pick(!handler.no_consumer, scope.consumer.as_deref());
         let groups: &[String] = if handler.no_consumer_group {
             &[]
         } else {
-            &scope.groups
+            scope.groups
         };
-        type Part<'a> = Option<&'a String>;
+        type Part<'a> = Option<&'a str>;
         let get = |r: Part, s: Part, c: Part, g: Part| {
             if self.shapes & shape(r.is_some(), s.is_some(), c.is_some(), g.is_some()) == 0 {
                 return None;
             }
-            let key = (r.cloned(), s.cloned(), c.cloned(), g.cloned());
+            if (r, s, c, g) == (None, None, None, None) {
+                return self.global;
+            }
+            let owned = |p: Part| p.map(str::to_owned);
+            let key = (owned(r), owned(s), owned(c), owned(g));
             self.instances.get(&key).copied()
         };
-        let group = |r: Part, s: Part| groups.iter().find_map(|g| get(r, s, None, Some(g)));
+        let group = |r: Part, s: Part| {
+            groups
+                .iter()
+                .find_map(|g| get(r, s, None, Some(g.as_str())))
+        };
         // Kong's order: consumer+route+service, group+route+service, consumer+route,
         // consumer+service, group+route, group+service, route+service, consumer, group, route,
         // service, global. A level applies only when all its parts are known.

@@ -21,7 +21,8 @@ use crate::runloop::Phase;
 
 /// One configured plugin instance (a `plugins` entity), ready to run.
 pub struct Instance {
-    pub id: String,
+    /// Shared with the request state of every call (`kong.plugin.get_id`) without a copy.
+    pub id: Rc<str>,
     pub handler: usize,
     /// The `conf` table handlers receive: one stable table per instance per generation (plugins
     /// cache by it).
@@ -190,9 +191,15 @@ impl Plugins {
 
     /// Whether any of `instances` has a `body_filter` handler.
     pub fn filters_body(&self, instances: &[usize]) -> bool {
-        instances
-            .iter()
-            .any(|&i| self.handlers[self.instances[i].handler].has(Phase::BodyFilter))
+        self.any_has(instances, &[Phase::BodyFilter])
+    }
+
+    /// Whether any of `instances` has a handler for one of `phases`.
+    pub fn any_has(&self, instances: &[usize], phases: &[Phase]) -> bool {
+        instances.iter().any(|&i| {
+            let handler = &self.handlers[self.instances[i].handler];
+            phases.iter().any(|&p| handler.has(p))
+        })
     }
 
     /// The instance of handler `h` that applies in `scope`, by Kong's precedence.
@@ -294,7 +301,7 @@ fn instance(
         )]
     })?;
     Ok(Instance {
-        id: entity.id.to_string(),
+        id: entity.id.to_string().into(),
         handler: h,
         conf,
         route: id(&entity.route_id),

@@ -235,7 +235,10 @@ fn upstream_request(
     let matched = matched.as_ref();
     let client_host = request_host(&req.headers, &req.uri);
     let mut headers = if keep_request {
-        req.headers.clone()
+        // The client's map, with room for the forwarding headers, goes upstream; the later
+        // phases read an exact copy.
+        let copy = req.headers.clone();
+        std::mem::replace(&mut req.headers, copy)
     } else {
         std::mem::take(&mut req.headers)
     };

@@ -110,7 +110,7 @@ pub struct LuaState {
     /// The plugin whose handler is running, for `kong.log`'s prefix and `kong.ctx.plugin`.
     pub plugin: Option<(usize, Rc<str>)>,
     /// The running plugin instance's id (`kong.plugin.get_id`).
-    pub plugin_id: Option<String>,
+    pub plugin_id: Option<Rc<str>>,
     /// Values `kong.log.set_serialize_value` added to the log record.
     pub serialize_extra: Option<Table>,
 }

@@ -32,6 +32,9 @@ pub fn attach(
     instances: Vec<usize>,
 ) -> ResponseBody {
     let plugins = gw.plugins.as_ref().expect("plugins present");
+    if !plugins.any_has(&instances, &[Phase::BodyFilter, Phase::Log]) {
+        return body;
+    }
     let filters: Vec<usize> = instances
         .iter()
         .copied()

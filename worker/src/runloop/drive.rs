@@ -61,7 +61,7 @@ pub async fn run(plugins: &Plugins, ctx: &Rc<RequestCtx>, phase: Phase, instance
                 return true;
             };
             enter(ctx, phase, plugins, instance);
-            let call = f.call_async::<()>((table.clone(), inst.conf.clone()));
+            let call = f.call_async::<()>((table, &inst.conf));
             report(driven(ctx, call).await, phase, &handler.name)
         }
         Code::External { client, .. } => {
@@ -86,7 +86,7 @@ pub fn run_sync(plugins: &Plugins, ctx: &Rc<RequestCtx>, phase: Phase, instance:
         return true;
     };
     enter(ctx, phase, plugins, instance);
-    let result = with_current(ctx, || f.call::<()>((table.clone(), inst.conf.clone())));
+    let result = with_current(ctx, || f.call::<()>((table, &inst.conf)));
     report(result, phase, &handler.name)
 }
 

@@ -73,8 +73,8 @@ pub async fn handle(
             proxy::forward(&gw, &ctx, plugins.is_some(), &mut entry).await
         }
     };
-    let downstream: Vec<usize> = match (plugins, &collected) {
-        (Some(_), Some(c)) => c.clone(),
+    let downstream: Vec<usize> = match (plugins, collected) {
+        (Some(_), Some(c)) => c,
         (Some(p), None) => p.globals_any_downstream(),
         _ => Vec::new(),
     };
@@ -240,7 +240,7 @@ async fn header_filter(
     if gw.draining() {
         headers.insert(http::header::CONNECTION, HeaderValue::from_static("close"));
     }
-    if plugins.is_some() {
+    if plugins.is_some_and(|p| p.any_has(downstream, &[Phase::BodyFilter, Phase::Log])) {
         // body_filter and log handlers read the headers as sent, as Kong's do (`ngx.header`).
         ctx.resp.borrow_mut().headers = resp.headers().clone();
     }
