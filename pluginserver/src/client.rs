@@ -29,7 +29,8 @@ pub struct ClientConfig {
     pub connect_timeout: Duration,
     /// Connections leased at once by this worker (concurrent event conversations).
     pub max_connections: usize,
-    /// Idle connections kept for reuse.
+    /// Idle connections kept for reuse. As many as may be leased: one closed after a burst
+    /// costs the next burst a connect, an accept and the server's greeting.
     pub max_idle: usize,
 }
 
@@ -40,7 +41,7 @@ impl ClientConfig {
             call_timeout: Duration::from_secs(10),
             connect_timeout: Duration::from_secs(2),
             max_connections: 64,
-            max_idle: 16,
+            max_idle: 64,
         }
     }
 }

@@ -281,6 +281,59 @@ fn a_killed_sidecar_fails_requests_fast_then_recovers() {
 }
 
 #[test]
+fn a_hung_sidecar_fails_its_requests_after_the_call_timeout_and_blocks_nothing_else() {
+    let up = Upstream::start("up");
+    let yml = format!(
+        "_format_version: \"3.0\"\nservices:\n- name: s\n  url: {}\n  routes:\n  - name: go\n    paths: [/go]\n    plugins:\n    - name: go-hello\n  - name: plain\n    paths: [/plain]\n",
+        up.url()
+    );
+    let sluice = Sluice::start(&yml, &node(&[], &["go-hello"]));
+    assert_eq!(get(&sluice.url("/go")).status(), 200);
+    let sidecar = Pid::from_raw(sidecar_pid(&sluice, "go-hello"));
+
+    kill(sidecar, Signal::SIGSTOP).unwrap();
+    let url = sluice.url("/go");
+    let hung = std::thread::spawn(move || {
+        let started = Instant::now();
+        let status = fresh_client().get(&url).send().unwrap().status();
+        (status, started.elapsed())
+    });
+    // While that request waits on the stopped sidecar, requests without it are answered.
+    for _ in 0..20 {
+        let started = Instant::now();
+        assert_eq!(get(&sluice.url("/plain")).status(), 200);
+        assert!(started.elapsed() < Duration::from_secs(2));
+    }
+    assert!(
+        !hung.is_finished(),
+        "the request to the stopped sidecar waits"
+    );
+    let (status, took) = hung.join().unwrap();
+    assert_eq!(status, 500, "Kong's 500 once the call times out");
+    assert!(
+        (Duration::from_secs(9)..Duration::from_secs(20)).contains(&took),
+        "bounded by the 10 s call timeout: {took:?}"
+    );
+    assert!(
+        sluice
+            .error_log()
+            .contains("[go-hello] failed to run the access phase: plugin server did not answer"),
+        "a clear error log line"
+    );
+
+    kill(sidecar, Signal::SIGCONT).unwrap();
+    wait_for("the sidecar to answer again", LONG, || {
+        fresh_client()
+            .get(sluice.url("/go"))
+            .send()
+            .unwrap()
+            .status()
+            == 200
+    });
+    assert!(alive(sidecar.as_raw()), "a slow sidecar is not restarted");
+}
+
+#[test]
 fn reload_changes_a_go_plugin_config_and_quit_stops_the_sidecars() {
     let up = Upstream::start("up");
     let yml = |message: &str| {
