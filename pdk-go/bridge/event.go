@@ -20,6 +20,10 @@ import (
 type Call struct {
 	Method string
 	Args   msgpack.Raw
+	// Deferred are the calls made with Tell since the previous call, which
+	// the gateway runs, in order, before this one (or before the handler's
+	// return, when Next reports done).
+	Deferred []Call
 }
 
 // Terminal reports whether the gateway never answers the call: Kong ends
@@ -45,9 +49,14 @@ type Event struct {
 	abandoned chan struct{}
 	abandon   sync.Once
 
+	// deferring is set by Defer before Start: the gateway runs deferred
+	// calls, so Tell queues instead of asking.
+	deferring bool
+
 	mu       sync.Mutex // serialises PDK calls and guards the fields below
 	finished bool       // after a terminal call or the handler's return
 	err      error      // the handler's panic, read after calls is closed
+	deferred []Call     // told, not yet handed to the server
 }
 
 type reply struct {
@@ -62,6 +71,13 @@ func NewEvent() *Event {
 		replies:   make(chan reply),
 		abandoned: make(chan struct{}),
 	}
+}
+
+// Defer lets Tell queue its calls for the gateway to run with the next call
+// or the handler's return (Sluice's extension of Kong's protocol: the
+// gateway asks for it in plugin.HandleEvent). Call it before Start.
+func (e *Event) Defer() {
+	e.deferring = true
 }
 
 // Start runs handler in its own goroutine with a PdkBridge on this event.
@@ -85,11 +101,12 @@ func (e *Event) Start(handler func(PdkBridge)) {
 }
 
 // Next waits for the handler's next PDK call. done is true when the handler
-// has returned instead; err is then set if it panicked.
+// has returned instead; err is then set if it panicked, and call carries
+// only the calls deferred before the return.
 func (e *Event) Next() (call Call, done bool, err error) {
 	call, ok := <-e.calls
 	if !ok {
-		return Call{}, true, e.err
+		return Call{Deferred: e.deferred}, true, e.err
 	}
 	return call, false, nil
 }
@@ -137,6 +154,7 @@ func (b PdkBridge) Ask(method string, args ...interface{}) (interface{}, error) 
 	if e.finished {
 		return nil, ErrEventFinished
 	}
+	call.Deferred, e.deferred = e.deferred, nil
 	select {
 	case e.calls <- call:
 	case <-e.abandoned:
@@ -152,6 +170,31 @@ func (b PdkBridge) Ask(method string, args ...interface{}) (interface{}, error) 
 	case <-e.abandoned:
 		return nil, ErrAbandoned
 	}
+}
+
+// Tell makes a PDK call that returns nothing but may raise: setters and
+// logging. When the gateway runs deferred calls (see Event.Defer) the call
+// is queued and travels with the handler's next call or its return, which
+// saves a round trip to the gateway per call; Tell then returns nil at once,
+// and a call the gateway's PDK rejects ends the event there, as a raised
+// error does in Kong. Otherwise Tell is Ask.
+func (b PdkBridge) Tell(method string, args ...interface{}) error {
+	e := b.event
+	if e == nil || !e.deferring {
+		_, err := b.Ask(method, args...)
+		return err
+	}
+	raw, err := encodeArgs(args)
+	if err != nil {
+		return fmt.Errorf("%s: %w", method, err)
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.finished {
+		return ErrEventFinished
+	}
+	e.deferred = append(e.deferred, Call{Method: method, Args: raw})
+	return nil
 }
 
 // encodeArgs encodes the positional arguments as one msgpack array; no

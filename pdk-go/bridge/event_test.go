@@ -87,6 +87,40 @@ func TestTerminalCallEndsTheEvent(t *testing.T) {
 	}
 }
 
+func TestTellIsAskUnlessDeferring(t *testing.T) {
+	ev := NewEvent()
+	ev.Start(func(b PdkBridge) { _ = b.Tell("kong.log.info", "hi") })
+	if call, done, _ := ev.Next(); done || call.Method != "kong.log.info" {
+		t.Fatalf("without Defer, Tell waits for an answer: %+v", call)
+	}
+	ev.Reply(nil)
+	if _, done, _ := ev.Next(); !done {
+		t.Fatal("the handler returns")
+	}
+
+	ev = NewEvent()
+	ev.Defer()
+	ev.Start(func(b PdkBridge) {
+		_ = b.Tell("kong.log.info", "a")
+		_ = b.Tell("kong.response.set_header", "x", "1")
+		_, _ = b.Ask("kong.request.get_header", "host")
+		_ = b.Tell("kong.log.info", "b")
+	})
+	call, done, _ := ev.Next()
+	if done || call.Method != "kong.request.get_header" || len(call.Deferred) != 2 ||
+		call.Deferred[0].Method != "kong.log.info" || call.Deferred[1].Method != "kong.response.set_header" {
+		t.Fatalf("told calls travel with the next asked one, in order: %+v", call)
+	}
+	if got := decodeArgs(t, call.Deferred[1]); !reflect.DeepEqual(got, []interface{}{"x", "1"}) {
+		t.Fatalf("deferred args %#v", got)
+	}
+	ev.Reply("example.com")
+	call, done, err := ev.Next()
+	if !done || err != nil || len(call.Deferred) != 1 || call.Deferred[0].Method != "kong.log.info" {
+		t.Fatalf("calls told before the return come with it: %+v %v %v", call, done, err)
+	}
+}
+
 func TestPanicEndsEventWithError(t *testing.T) {
 	ev := NewEvent()
 	ev.Start(func(b PdkBridge) { panic("kaput") })

@@ -64,8 +64,7 @@ func (c Client) GetConsumer() (consumer entities.Consumer, err error) {
 // Authenticate sets the authenticated consumer and/or credential of the
 // request; at least one must be non-nil (kong.client.authenticate).
 func (c Client) Authenticate(consumer *entities.Consumer, credential *AuthenticatedCredential) error {
-	_, err := c.Ask("kong.client.authenticate", consumer, credential)
-	return err
+	return c.Tell("kong.client.authenticate", consumer, credential)
 }
 
 // GetProtocol returns the protocol of the current route ("http", "https",

@@ -15,8 +15,7 @@ type Ctx struct {
 // msgpack encoder takes (scalars, slices, maps, structs)
 // (kong.ctx.shared.set).
 func (c Ctx) SetShared(k string, value interface{}) error {
-	_, err := c.Ask("kong.ctx.shared.set", k, value)
-	return err
+	return c.Tell("kong.ctx.shared.set", k, value)
 }
 
 // GetSharedAny returns kong.ctx.shared[k] as decoded from msgpack

@@ -48,8 +48,7 @@ func (l Log) write(method string, args []interface{}) error {
 			out[i] = fmt.Sprint(a)
 		}
 	}
-	_, err := l.Ask(method, out...)
-	return err
+	return l.Tell(method, out...)
 }
 
 // Serialize returns the request's log serialization as a JSON string
@@ -76,6 +75,5 @@ func (l Log) SetSerializeValueReplace(key string, v interface{}) error {
 }
 
 func (l Log) setSerializeValue(key string, v interface{}, mode string) error {
-	_, err := l.Ask("kong.log.set_serialize_value", key, v, map[string]string{"mode": mode})
-	return err
+	return l.Tell("kong.log.set_serialize_value", key, v, map[string]string{"mode": mode})
 }

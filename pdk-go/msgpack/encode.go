@@ -34,7 +34,8 @@ func Marshal(v interface{}) ([]byte, error) {
 // float64; string to str; []byte to bin; slices and arrays to array; maps
 // with string or integer keys to map (in sorted key order, so output is
 // deterministic); structs to a map of their exported fields, named by the
-// `json` tag when there is one (Kong's entities are snake_case tables).
+// `json` tag when there is one (Kong's entities are snake_case tables) and
+// left out when the tag says omitempty and the field is a zero value.
 func Append(buf []byte, v interface{}) ([]byte, error) {
 	return appendValue(buf, v, 0)
 }
@@ -196,8 +197,8 @@ func appendStruct(buf []byte, v reflect.Value, depth int) ([]byte, error) {
 		}
 		name := f.Name
 		if tag, ok := f.Tag.Lookup("json"); ok {
-			tagName := strings.Split(tag, ",")[0]
-			if tagName == "-" {
+			tagName, opts, _ := strings.Cut(tag, ",")
+			if tagName == "-" || opts == "omitempty" && v.Field(i).IsZero() {
 				continue
 			}
 			if tagName != "" {

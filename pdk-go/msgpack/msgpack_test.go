@@ -171,6 +171,7 @@ func TestTypedGoValues(t *testing.T) {
 		"array":    [2]bool{true, false},
 		"raw":      Raw{0x93, 0x01, 0x02, 0x03},
 		"nilMap":   map[string]string(nil),
+		"bare":     entity{ID: "1"},
 	}
 	want := map[string]interface{}{
 		"multimap": map[string]interface{}{"accept": []interface{}{"a/b", "c/d"}, "empty": []interface{}{}},
@@ -180,6 +181,7 @@ func TestTypedGoValues(t *testing.T) {
 		"array":    []interface{}{true, false},
 		"raw":      []interface{}{int64(1), int64(2), int64(3)},
 		"nilMap":   nil,
+		"bare":     map[string]interface{}{"id": "1", "Plain": int64(0)}, // omitempty
 	}
 	if got := roundTrip(t, in); !reflect.DeepEqual(got, want) {
 		t.Errorf("got  %#v\nwant %#v", got, want)

@@ -25,8 +25,7 @@ func (n Nginx) GetTLS1VersionStr() (string, error) {
 
 // SetCtx sets ngx.ctx[k] = v for the current request (kong.nginx.set_ctx).
 func (n Nginx) SetCtx(k string, v interface{}) error {
-	_, err := n.Ask("kong.nginx.set_ctx", k, v)
-	return err
+	return n.Tell("kong.nginx.set_ctx", k, v)
 }
 
 // GetCtxAny returns ngx.ctx[k] as decoded from msgpack

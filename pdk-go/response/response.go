@@ -39,27 +39,23 @@ func (r Response) GetSource() (string, error) {
 
 // SetStatus sets the response status (kong.response.set_status).
 func (r Response) SetStatus(status int) error {
-	_, err := r.Ask("kong.response.set_status", status)
-	return err
+	return r.Tell("kong.response.set_status", status)
 }
 
 // SetHeader sets a response header, replacing its values
 // (kong.response.set_header).
 func (r Response) SetHeader(k string, v string) error {
-	_, err := r.Ask("kong.response.set_header", k, v)
-	return err
+	return r.Tell("kong.response.set_header", k, v)
 }
 
 // AddHeader adds a value to a response header (kong.response.add_header).
 func (r Response) AddHeader(k string, v string) error {
-	_, err := r.Ask("kong.response.add_header", k, v)
-	return err
+	return r.Tell("kong.response.add_header", k, v)
 }
 
 // ClearHeader removes a response header (kong.response.clear_header).
 func (r Response) ClearHeader(k string) error {
-	_, err := r.Ask("kong.response.clear_header", k)
-	return err
+	return r.Tell("kong.response.clear_header", k)
 }
 
 // SetHeaders sets several response headers; others are kept
@@ -68,8 +64,7 @@ func (r Response) SetHeaders(headers map[string][]string) error {
 	if headers == nil {
 		headers = map[string][]string{}
 	}
-	_, err := r.Ask("kong.response.set_headers", headers)
-	return err
+	return r.Tell("kong.response.set_headers", headers)
 }
 
 // GetRawBody returns the response body in the body_filter phase
@@ -84,8 +79,7 @@ func (r Response) SetRawBody(body []byte) error {
 	if body == nil {
 		body = []byte{}
 	}
-	_, err := r.Ask("kong.response.set_raw_body", body)
-	return err
+	return r.Tell("kong.response.set_raw_body", body)
 }
 
 // Exit ends the request with this response, skipping the remaining

@@ -18,10 +18,13 @@ type event struct {
 }
 
 // stepData is the result of HandleEvent and Step*: the next PDK call the
-// handler makes, or "ret" when it has returned.
+// handler makes, or "ret" when it has returned. Deferred (Sluice's
+// extension, only when HandleEvent asked for it) lists the calls the handler
+// told since, for the gateway to run first.
 type stepData struct {
-	EventId int
-	Data    interface{}
+	EventId  int
+	Data     interface{}
+	Deferred []pdkCall `json:",omitempty"`
 }
 
 // pdkCall is a PDK call as stepData carries it.
@@ -30,10 +33,23 @@ type pdkCall struct {
 	Args   interface{}
 }
 
+func pdkCalls(calls []bridge.Call) []pdkCall {
+	if len(calls) == 0 {
+		return nil
+	}
+	out := make([]pdkCall, len(calls))
+	for i, c := range calls {
+		out[i] = pdkCall{Method: c.Method, Args: c.Args}
+	}
+	return out
+}
+
 const eventDone = "ret"
 
 // handleEvent starts the instance's handler for {InstanceId, EventName}
-// and runs it to its first PDK call or its end.
+// and runs it to its first PDK call or its end. With Deferred: true (a
+// Sluice gateway) the handler's setters and logging travel as deferred
+// calls.
 func (s *server) handleEvent(arg interface{}) (interface{}, error) {
 	const method = "plugin.HandleEvent"
 	m, err := argMap(method, arg)
@@ -64,6 +80,9 @@ func (s *server) handleEvent(arg interface{}) (interface{}, error) {
 	s.nextEventID++
 	s.events[ev.id] = ev
 	s.mu.Unlock()
+	if deferred, _ := m["Deferred"].(bool); deferred {
+		ev.bridge.Defer()
+	}
 
 	ev.bridge.Start(func(b bridge.PdkBridge) { h(pdk.Init(b)) })
 	return s.advance(ev)
@@ -128,9 +147,13 @@ func (s *server) advance(ev *event) (interface{}, error) {
 		if err != nil {
 			return nil, err
 		}
-		return stepData{EventId: ev.id, Data: eventDone}, nil
+		return stepData{EventId: ev.id, Data: eventDone, Deferred: pdkCalls(call.Deferred)}, nil
 	}
-	return stepData{EventId: ev.id, Data: pdkCall{Method: call.Method, Args: call.Args}}, nil
+	return stepData{
+		EventId:  ev.id,
+		Data:     pdkCall{Method: call.Method, Args: call.Args},
+		Deferred: pdkCalls(call.Deferred),
+	}, nil
 }
 
 // abandonIdleEvents releases the handlers of events the gateway has not

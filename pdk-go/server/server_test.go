@@ -265,6 +265,64 @@ func TestAccessEventLoop(t *testing.T) {
 	wantRemoteError(t, err, "no running event 1")
 }
 
+// With Deferred (a Sluice gateway) the handler's setters and logging come
+// with the next step result instead of a round trip each: here with the
+// "ret", or before kong.response.exit.
+func TestDeferredCalls(t *testing.T) {
+	_, path := startServer(t)
+	c := dial(t, path)
+	c.Deferred = true
+	id, err := c.StartInstance("go-test", testConfigJSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	steps := 0
+	answer := func(host string) func(gw.PDKCall) gw.Answer {
+		return func(call gw.PDKCall) gw.Answer {
+			steps++
+			switch call.Method {
+			case "kong.request.get_header":
+				if call.Args[0] == "host" {
+					return gw.Reply(call, host)
+				}
+			case "kong.request.get_headers":
+				return gw.Reply(call, map[string]interface{}{"host": host})
+			}
+			return gw.Reply(call, nil)
+		}
+	}
+	calls, err := c.Event(id, "access", answer("example.com"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []gw.PDKCall{
+		{Method: "kong.request.get_header", Args: []interface{}{"host"}},
+		{Method: "kong.request.get_headers", Args: []interface{}{}},
+		{Method: "kong.request.get_header", Args: []interface{}{"x-missing"}},
+		{Method: "kong.log.err", Args: []interface{}{"host=", "example.com", " accept=", "", " err=", nil}, Deferred: true},
+		{Method: "kong.ctx.shared.set", Args: []interface{}{"go_test", "hi"}, Deferred: true},
+		{Method: "kong.service.request.set_header", Args: []interface{}{"x-go-test", "hi"}, Deferred: true},
+		{Method: "kong.response.set_header", Args: []interface{}{"x-hello", "hi example.com"}, Deferred: true},
+	}
+	if !reflect.DeepEqual(calls, want) {
+		t.Fatalf("calls\n got %#v\nwant %#v", calls, want)
+	}
+	if steps != 3 {
+		t.Fatalf("%d Steps, want 3 (one per asking call)", steps)
+	}
+
+	calls, err = c.Event(id, "access", answer("deny.example"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last := calls[len(calls)-1]; last.Method != "kong.response.exit" || last.Deferred {
+		t.Fatalf("the event ends at an answered exit: %#v", calls)
+	}
+	if before := calls[len(calls)-2]; !before.Deferred {
+		t.Fatalf("the calls told before exit come with it: %#v", calls)
+	}
+}
+
 func TestStepErrorAndPhases(t *testing.T) {
 	_, path := startServer(t)
 	c := dial(t, path)

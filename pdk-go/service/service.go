@@ -14,13 +14,11 @@ type Service struct {
 // SetUpstream sets the upstream (load-balancer) the request is proxied to
 // (kong.service.set_upstream).
 func (s Service) SetUpstream(host string) error {
-	_, err := s.Ask("kong.service.set_upstream", host)
-	return err
+	return s.Tell("kong.service.set_upstream", host)
 }
 
 // SetTarget sets the host and port the request is proxied to, bypassing
 // load balancing (kong.service.set_target).
 func (s Service) SetTarget(host string, port int) error {
-	_, err := s.Ask("kong.service.set_target", host, port)
-	return err
+	return s.Tell("kong.service.set_target", host, port)
 }

@@ -13,7 +13,9 @@ use serde::Serialize;
 
 use crate::codec::encode_request;
 use crate::error::Error;
-use crate::event::{parse_step, EventOutcome, HandleEvent, PdkDispatch, PdkReply, Step, StepIn};
+use crate::event::{
+    parse_step, Answer, EventOutcome, HandleEvent, PdkCall, PdkDispatch, PdkReply, Step, StepIn,
+};
 use crate::instance::{InstanceConfig, Instances, Running, Slot};
 use crate::pool::{Lease, Pool};
 use crate::step;
@@ -60,6 +62,25 @@ pub struct Client {
     last_pid: Cell<Option<u32>>,
     generation: Cell<Option<u64>>,
     msgid: Cell<u32>,
+}
+
+/// Runs a call the server deferred: its result is dropped (the plugin went on without
+/// it, as Kong ≥3.0 drops `nil, err`), but a raised error ends the event as it would have
+/// at that call.
+async fn run_deferred(pdk: &mut dyn PdkDispatch, call: PdkCall) -> Result<(), Error> {
+    if step::is_terminal(&call.method) {
+        return Err(Error::Protocol {
+            reason: format!("{} cannot be deferred", call.method),
+            context: String::new(),
+        });
+    }
+    match pdk.call(&call.method, call.args).await {
+        PdkReply::Raise(message) => Err(Error::Pdk {
+            method: call.method,
+            message,
+        }),
+        PdkReply::Value(_) | PdkReply::Error(_) => Ok(()),
+    }
 }
 
 /// A failure before any PDK call was answered, and whether a restart explains it.
@@ -188,6 +209,7 @@ impl Client {
                 &HandleEvent {
                     instance_id: id,
                     event_name: phase,
+                    deferred: true,
                 },
             )
             .await;
@@ -211,14 +233,21 @@ impl Client {
         first: &Value,
         pdk: &mut dyn PdkDispatch,
     ) -> Result<EventOutcome, Error> {
-        let (event_id, mut step_in) = parse_step(first)?;
+        let Answer {
+            event_id,
+            mut deferred,
+            mut next,
+        } = parse_step(first)?;
         loop {
-            let (method, args) = match step_in {
+            for call in deferred {
+                run_deferred(pdk, call).await?;
+            }
+            let PdkCall { method, args } = match next {
                 StepIn::Ret => {
                     lease.release();
                     return Ok(EventOutcome::Done);
                 }
-                StepIn::Call { method, args } => (method, args),
+                StepIn::Call(call) => call,
             };
             let (step_method, data) = match pdk.call(&method, args).await {
                 PdkReply::Raise(message) => return Err(Error::Pdk { method, message }),
@@ -233,7 +262,7 @@ impl Client {
                 .call(&mut lease, step_method, &Step { event_id, data })
                 .await?;
             // Kong keeps the EventId of HandleEvent's answer for the whole event.
-            step_in = parse_step(&answer)?.1;
+            Answer { deferred, next, .. } = parse_step(&answer)?;
         }
     }
 

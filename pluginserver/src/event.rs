@@ -51,6 +51,10 @@ pub enum EventOutcome {
 pub(crate) struct HandleEvent<'a> {
     pub(crate) instance_id: i64,
     pub(crate) event_name: &'a str,
+    /// Sluice's extension: the server may send calls that return nothing (setters,
+    /// logging) as `Deferred`, with its next call or its `"ret"`, sparing a round trip
+    /// each. Kong's own servers read only the two fields above and never defer.
+    pub(crate) deferred: bool,
 }
 
 #[derive(Serialize)]
@@ -60,37 +64,72 @@ pub(crate) struct Step {
     pub(crate) data: Value,
 }
 
+/// A PDK call of the plugin: the Lua PDK function's name and its positional arguments.
+#[derive(Debug, PartialEq)]
+pub(crate) struct PdkCall {
+    pub(crate) method: String,
+    pub(crate) args: Vec<Value>,
+}
+
 /// What the server said after `HandleEvent` or a `Step`.
 #[derive(Debug, PartialEq)]
 pub(crate) enum StepIn {
     Ret,
-    Call { method: String, args: Vec<Value> },
+    Call(PdkCall),
 }
 
-/// Reads `{EventId, Data}` where `Data` is `"ret"` or `{Method, Args}`.
-pub(crate) fn parse_step(value: &Value) -> Result<(i64, StepIn), Error> {
-    let bad = |reason: String| Error::Protocol {
-        reason,
+/// A parsed `{EventId, Data, Deferred}`.
+#[derive(Debug, PartialEq)]
+pub(crate) struct Answer {
+    pub(crate) event_id: i64,
+    /// Calls to run, in order, before `next`; never answered.
+    pub(crate) deferred: Vec<PdkCall>,
+    pub(crate) next: StepIn,
+}
+
+/// Reads `{EventId, Data}` where `Data` is `"ret"` or `{Method, Args}`, and the optional
+/// `Deferred` list of `{Method, Args}`.
+pub(crate) fn parse_step(value: &Value) -> Result<Answer, Error> {
+    let bad = |reason: &str| Error::Protocol {
+        reason: reason.into(),
         context: value_context(value),
     };
     let event_id = field(value, "EventId")
         .and_then(Value::as_i64)
-        .ok_or_else(|| bad("event answer without an integer EventId".into()))?;
+        .ok_or_else(|| bad("event answer without an integer EventId"))?;
+    let deferred = match field(value, "Deferred") {
+        None | Some(Value::Nil) => Vec::new(),
+        Some(Value::Array(calls)) => calls
+            .iter()
+            .map(|c| parse_call(c).ok_or_else(|| bad("a deferred call is not {Method, Args}")))
+            .collect::<Result<_, _>>()?,
+        Some(_) => return Err(bad("Deferred is not an array")),
+    };
     let data = field(value, "Data").unwrap_or(&Value::Nil);
-    if as_bytes(data) == Some(b"ret") {
-        return Ok((event_id, StepIn::Ret));
-    }
-    let method = field(data, "Method")
-        .and_then(as_bytes)
-        .ok_or_else(|| bad("event answer is neither \"ret\" nor {Method, Args}".into()))?;
-    let method = String::from_utf8_lossy(method).into_owned();
+    let next = if as_bytes(data) == Some(b"ret") {
+        StepIn::Ret
+    } else {
+        StepIn::Call(
+            parse_call(data)
+                .ok_or_else(|| bad("event answer is neither \"ret\" nor {Method, Args}"))?,
+        )
+    };
+    Ok(Answer {
+        event_id,
+        deferred,
+        next,
+    })
+}
+
+fn parse_call(data: &Value) -> Option<PdkCall> {
+    let method = String::from_utf8_lossy(field(data, "Method").and_then(as_bytes)?).into_owned();
     // Args are spread positionally; nil means none, anything else is a single argument.
     let args = match field(data, "Args") {
         None | Some(Value::Nil) => Vec::new(),
         Some(Value::Array(items)) => items.clone(),
         Some(other) => vec![other.clone()],
     };
-    Ok((event_id, StepIn::Call { method, args }))
+    Some(PdkCall { method, args })
 }
 
 /// A map entry by string key (servers send maps with string keys).
@@ -129,7 +168,14 @@ mod tests {
     #[test]
     fn ret_and_calls() {
         let ret = map(vec![("Data", "ret".into()), ("EventId", 0.into())]);
-        assert_eq!(parse_step(&ret).unwrap(), (0, StepIn::Ret));
+        assert_eq!(
+            parse_step(&ret).unwrap(),
+            Answer {
+                event_id: 0,
+                deferred: vec![],
+                next: StepIn::Ret
+            }
+        );
 
         let call = map(vec![
             (
@@ -143,13 +189,14 @@ mod tests {
         ]);
         assert_eq!(
             parse_step(&call).unwrap(),
-            (
-                5,
-                StepIn::Call {
+            Answer {
+                event_id: 5,
+                deferred: vec![],
+                next: StepIn::Call(PdkCall {
                     method: "kong.request.get_header".into(),
                     args: vec!["host".into()]
-                }
-            )
+                })
+            }
         );
     }
 
@@ -166,13 +213,48 @@ mod tests {
                 ]),
             ),
         ]);
-        let (_, step) = parse_step(&call).unwrap();
         assert_eq!(
-            step,
-            StepIn::Call {
+            parse_step(&call).unwrap().next,
+            StepIn::Call(PdkCall {
                 method: "kong.request.get_headers".into(),
                 args: vec![]
-            }
+            })
+        );
+    }
+
+    #[test]
+    fn deferred_calls_come_before_the_next_one() {
+        let call = |method: &str, args: Vec<Value>| {
+            map(vec![
+                ("Method", method.into()),
+                ("Args", Value::Array(args)),
+            ])
+        };
+        let answer = map(vec![
+            ("EventId", 2.into()),
+            ("Data", "ret".into()),
+            (
+                "Deferred",
+                Value::Array(vec![
+                    call("kong.log.info", vec!["hi".into()]),
+                    call("kong.response.set_header", vec!["x".into(), "1".into()]),
+                ]),
+            ),
+        ]);
+        let parsed = parse_step(&answer).unwrap();
+        assert_eq!(parsed.next, StepIn::Ret);
+        assert_eq!(
+            parsed.deferred,
+            vec![
+                PdkCall {
+                    method: "kong.log.info".into(),
+                    args: vec!["hi".into()]
+                },
+                PdkCall {
+                    method: "kong.response.set_header".into(),
+                    args: vec!["x".into(), "1".into()]
+                }
+            ]
         );
     }
 
@@ -185,6 +267,16 @@ mod tests {
             map(vec![
                 ("EventId", 1.into()),
                 ("Data", map(vec![("Args", Value::Nil)])),
+            ]),
+            map(vec![
+                ("EventId", 1.into()),
+                ("Data", "ret".into()),
+                ("Deferred", 3.into()),
+            ]),
+            map(vec![
+                ("EventId", 1.into()),
+                ("Data", "ret".into()),
+                ("Deferred", Value::Array(vec![3.into()])),
             ]),
         ] {
             let err = parse_step(&bad).unwrap_err();

@@ -24,6 +24,8 @@ type Client struct {
 	nextID int64
 	// Pids holds every serverPid notification received, in order.
 	Pids []int64
+	// Deferred makes Event ask for deferred calls, as Sluice does.
+	Deferred bool
 }
 
 // Dial connects to the server's socket.
@@ -94,6 +96,8 @@ func (c *Client) Call(method string, arg interface{}) (interface{}, error) {
 type PDKCall struct {
 	Method string
 	Args   []interface{}
+	// Deferred marks a call that came with a step result, unanswered.
+	Deferred bool
 }
 
 // Answer is the gateway's reply to a PDK call: the Step method and its
@@ -146,25 +150,62 @@ func StepData(res interface{}) (int64, *PDKCall, error) {
 	if !ok {
 		return 0, nil, fmt.Errorf("step result %#v: Data is neither \"ret\" nor a call", res)
 	}
+	call, err := pdkCall(data)
+	if err != nil {
+		return 0, nil, fmt.Errorf("step result %#v: %v", res, err)
+	}
+	return id, &call, nil
+}
+
+func pdkCall(data map[string]interface{}) (PDKCall, error) {
 	method, _ := data["Method"].(string)
 	args, ok := data["Args"].([]interface{})
 	if !ok && data["Args"] != nil {
-		return 0, nil, fmt.Errorf("step result %#v: Args is not an array", res)
+		return PDKCall{}, fmt.Errorf("Args is not an array")
 	}
-	return id, &PDKCall{Method: method, Args: args}, nil
+	return PDKCall{Method: method, Args: args}, nil
+}
+
+// DeferredCalls lists the deferred calls of a HandleEvent/Step result.
+func DeferredCalls(res interface{}) ([]PDKCall, error) {
+	m, _ := res.(map[string]interface{})
+	list, ok := m["Deferred"].([]interface{})
+	if !ok && m["Deferred"] != nil {
+		return nil, fmt.Errorf("step result %#v: Deferred is not an array", res)
+	}
+	var calls []PDKCall
+	for _, item := range list {
+		data, _ := item.(map[string]interface{})
+		call, err := pdkCall(data)
+		if err != nil {
+			return nil, fmt.Errorf("deferred call %#v: %v", item, err)
+		}
+		call.Deferred = true
+		calls = append(calls, call)
+	}
+	return calls, nil
 }
 
 // Event runs one event as the gateway's bridge loop does: HandleEvent,
 // then a Step per PDK call, answered by answer, until "ret" — or until a
 // terminal call (kong.response.exit), which gets no Step. It returns the
-// PDK calls made.
+// PDK calls made, deferred ones included.
 func (c *Client) Event(instanceID int64, name string, answer func(PDKCall) Answer) ([]PDKCall, error) {
-	res, err := c.Call("plugin.HandleEvent", map[string]interface{}{"InstanceId": instanceID, "EventName": name})
+	arg := map[string]interface{}{"InstanceId": instanceID, "EventName": name}
+	if c.Deferred {
+		arg["Deferred"] = true
+	}
+	res, err := c.Call("plugin.HandleEvent", arg)
 	var calls []PDKCall
 	for {
 		if err != nil {
 			return calls, err
 		}
+		deferred, err := DeferredCalls(res)
+		if err != nil {
+			return calls, err
+		}
+		calls = append(calls, deferred...)
 		id, call, err := StepData(res)
 		if err != nil || call == nil {
 			return calls, err

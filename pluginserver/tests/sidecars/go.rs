@@ -8,7 +8,7 @@ use std::sync::OnceLock;
 use rmpv::Value;
 use serde_json::Map;
 use sluice_pluginserver::info::run_query;
-use sluice_pluginserver::{Client, ClientConfig, EventOutcome, InstanceConfig, PluginScope};
+use sluice_pluginserver::{Client, ClientConfig, Error, EventOutcome, InstanceConfig, PluginScope};
 
 use crate::support::{raw_call, run, Recorder, Sidecar, TempDir};
 
@@ -93,6 +93,36 @@ async fn go_plugin_is_queried_and_runs_an_access_event() {
             "kong.service.request.set_header"
         ]
     );
+    assert_eq!(greeting(&pdk), "Go says hi to example.com");
+}
+
+/// pdk-go defers its setters (they travel with the "ret"); one the PDK raises on still
+/// fails the event, and the connection serves the next one.
+#[tokio::test]
+async fn a_raising_deferred_setter_fails_the_event() {
+    let server = start_server("deferred");
+    let client = Client::new(ClientConfig::new(server.socket()));
+    let mut pdk = Recorder::new("alice");
+    pdk.raise_on = Some("kong.response.set_header");
+    let err = client
+        .run_event(&conf("hi"), "access", &mut pdk)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, Error::Pdk { method, .. } if method == "kong.response.set_header"),
+        "{err}"
+    );
+    assert_eq!(
+        pdk.methods(),
+        ["kong.request.get_header", "kong.response.set_header"],
+        "calls after the raising one are not run"
+    );
+    let mut pdk = Recorder::new("alice");
+    let outcome = client
+        .run_event(&conf("hi"), "access", &mut pdk)
+        .await
+        .unwrap();
+    assert_eq!(outcome, EventOutcome::Done);
     assert_eq!(greeting(&pdk), "Go says hi to example.com");
 }
 
