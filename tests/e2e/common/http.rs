@@ -21,6 +21,11 @@ pub fn client() -> Client {
     builder().build().unwrap()
 }
 
+/// An HTTP/2 client without TLS (h2c with prior knowledge): one connection, many streams.
+pub fn h2c_client() -> Client {
+    builder().http2_prior_knowledge().build().unwrap()
+}
+
 /// A fresh connection per request, so requests spread over the workers' sockets.
 pub fn fresh_client() -> Client {
     builder().pool_max_idle_per_host(0).build().unwrap()

@@ -108,6 +108,20 @@ impl Sluice {
         true
     }
 
+    /// Every proxy listener's address, plain or `ssl`, in the config's order.
+    pub fn proxy_addrs(&self, ssl: bool) -> Vec<SocketAddr> {
+        let text = std::fs::read_to_string(self.prefix().join("listen.addrs")).unwrap();
+        text.lines()
+            .filter_map(
+                |line| match line.split_whitespace().collect::<Vec<_>>()[..] {
+                    ["proxy", a] if !ssl => Some(a.parse().unwrap()),
+                    ["proxy", a, "ssl"] if ssl => Some(a.parse().unwrap()),
+                    _ => None,
+                },
+            )
+            .collect()
+    }
+
     pub fn prefix(&self) -> PathBuf {
         self.dir.path().to_path_buf()
     }
