@@ -3,15 +3,14 @@
 //! connection, and reloads that lose no request.
 
 use std::io::{Read, Write};
-use std::net::TcpStream;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::net::{SocketAddr, TcpStream};
 use std::time::{Duration, Instant};
 
 use nix::sys::signal::Signal;
 use reqwest::Version;
 
-use crate::common::http::{builder, client, echo, h2c_client, Response};
+use crate::common::http::{builder, client, echo, h2c_client, stream_both_ways, Response, Zeros};
+use crate::common::load::reload_under_load;
 use crate::common::tls::TestCa;
 use crate::common::upstream::Upstream;
 use crate::common::{wait_for, Sluice};
@@ -45,26 +44,24 @@ fn header(resp: &Response, name: &str) -> String {
 
 #[test]
 fn h2_is_chosen_in_alpn_only_on_http2_listeners() {
-    let ca = TestCa::new();
-    let certs = tempfile::tempdir().unwrap();
-    let (cert, key) = ca.leaf(&["127.0.0.1"]).write(certs.path(), "server");
-    let up = Upstream::start("up");
+    let (ca, certs) = (TestCa::new(), tempfile::tempdir().unwrap());
     let node = format!(
-        "proxy_listen = 127.0.0.1:0 ssl http2, 127.0.0.1:0 ssl\nssl_cert = {}\nssl_cert_key = {}\n{}",
-        cert.display(),
-        key.display(),
+        "proxy_listen = 127.0.0.1:0 ssl http2, 127.0.0.1:0 ssl\n{}{}",
+        ca.ssl_conf(certs.path(), &["127.0.0.1"]),
         lua_node("protocol")
     );
+    let up = Upstream::start("up");
     let sluice = Sluice::start(&service(&up, "plugins:\n- name: protocol\n"), &node);
     let [h2_port, h1_port] = sluice.proxy_addrs(true)[..] else {
         panic!("two ssl listeners")
     };
     let https = ca.h2_client();
+    let get = |at: SocketAddr, path: &str| {
+        let url = format!("https://127.0.0.1:{}{path}", at.port());
+        https.get(url).send().unwrap()
+    };
 
-    let resp = https
-        .get(format!("https://127.0.0.1:{}/h2?x=1", h2_port.port()))
-        .send()
-        .unwrap();
+    let resp = get(h2_port, "/h2?x=1");
     assert_eq!(resp.version(), Version::HTTP_2);
     assert_eq!(header(&resp, "x-http-version"), "2");
     assert_eq!(header(&resp, "x-client-protocol"), "https");
@@ -84,10 +81,7 @@ fn h2_is_chosen_in_alpn_only_on_http2_listeners() {
     assert_eq!(e["headers"]["via"], VIA_H2);
 
     // The same client, offering h2, gets HTTP/1.1 where the listener has no `http2`.
-    let resp = https
-        .get(format!("https://127.0.0.1:{}/h1", h1_port.port()))
-        .send()
-        .unwrap();
+    let resp = get(h1_port, "/h1");
     assert_eq!(resp.version(), Version::HTTP_11);
     assert_eq!(header(&resp, "x-http-version"), "1.1");
     assert_eq!(echo(resp)["headers"]["via"], VIA_H1);
@@ -113,13 +107,19 @@ fn h2c_and_http11_share_a_plaintext_http2_listener() {
         .send()
         .unwrap();
     assert_eq!(resp.version(), Version::HTTP_2);
-    assert_eq!(header(&resp, "x-http-version"), "2");
-    assert_eq!(header(&resp, "x-http-version-type"), "number");
-    assert_eq!(header(&resp, "x-ngx-http-version"), "2");
-    assert_eq!(header(&resp, "x-server-protocol"), "HTTP/2.0");
-    assert_eq!(header(&resp, "x-client-protocol"), "http");
-    assert_eq!(header(&resp, "x-host"), "127.0.0.1");
-    assert_eq!(header(&resp, "x-path-with-query"), "/path?q=1");
+    // What the `protocol` fixture saw.
+    let seen = [
+        ("x-http-version", "2"),
+        ("x-http-version-type", "number"),
+        ("x-ngx-http-version", "2"),
+        ("x-server-protocol", "HTTP/2.0"),
+        ("x-client-protocol", "http"),
+        ("x-host", "127.0.0.1"),
+        ("x-path-with-query", "/path?q=1"),
+    ];
+    for (name, value) in seen {
+        assert_eq!(header(&resp, name), value, "{name}");
+    }
     let e = echo(resp);
     assert_eq!(e["uri"], "/path?q=1");
     assert_eq!(e["headers"]["host"], both.to_string());
@@ -234,18 +234,6 @@ fn errors_and_connection_headers_reach_h2_clients_as_over_http11() {
     assert_eq!(get("/nowhere").status(), 404);
 }
 
-/// Zeros, produced as they are read.
-struct Zeros(u64);
-
-impl std::io::Read for Zeros {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = (buf.len() as u64).min(self.0) as usize;
-        buf[..n].fill(0);
-        self.0 -= n as u64;
-        Ok(n)
-    }
-}
-
 #[test]
 fn bodies_stream_both_ways_over_h2() {
     const SIZE: u64 = 64 << 20;
@@ -257,14 +245,8 @@ fn bodies_stream_both_ways_over_h2() {
         .build()
         .unwrap();
 
-    // Sized (Content-Length) and unsized (DATA frames until END_STREAM, chunked upstream).
-    let sized = h2c
-        .post(sluice.url("/upload"))
-        .body(reqwest::blocking::Body::sized(Zeros(SIZE), SIZE))
-        .send()
-        .unwrap();
-    assert_eq!(sized.version(), Version::HTTP_2);
-    assert_eq!(echo(sized)["body_len"], SIZE);
+    stream_both_ways(&h2c, &sluice.url(""), SIZE, Version::HTTP_2);
+    // Without a length: DATA frames until END_STREAM, sent upstream chunked.
     let streamed = h2c
         .post(sluice.url("/upload"))
         .body(reqwest::blocking::Body::new(Zeros(SIZE)))
@@ -273,15 +255,6 @@ fn bodies_stream_both_ways_over_h2() {
     let e = echo(streamed);
     assert_eq!(e["body_len"], SIZE);
     assert_eq!(e["headers"]["transfer-encoding"], "chunked");
-
-    let mut download = h2c
-        .get(sluice.url(&format!("/bytes/{SIZE}")))
-        .send()
-        .unwrap();
-    assert_eq!(download.version(), Version::HTTP_2);
-    assert_eq!(download.status(), 200);
-    let received = std::io::copy(&mut download, &mut std::io::sink()).unwrap();
-    assert_eq!(received, SIZE);
 }
 
 #[test]
@@ -367,61 +340,7 @@ fn quit_sends_goaway_to_h2_connections_at_once() {
 #[test]
 fn reload_under_h2_load_loses_no_request() {
     let (old_up, new_up) = (Upstream::start("old"), Upstream::start("new"));
-    let sluice = Arc::new(Sluice::start(
-        &service(&old_up, ""),
-        "proxy_listen = 127.0.0.1:0 http2\n",
-    ));
-    let stop = Arc::new(AtomicBool::new(false));
-    let (ok, failed) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
-    let saw_new = Arc::new(AtomicBool::new(false));
-    // Each thread's client keeps one connection, with a stream per request.
-    let load: Vec<_> = (0..4)
-        .map(|_| {
-            let (sluice, stop, ok, failed, saw_new) = (
-                sluice.clone(),
-                stop.clone(),
-                ok.clone(),
-                failed.clone(),
-                saw_new.clone(),
-            );
-            std::thread::spawn(move || {
-                let h2c = h2c_client();
-                while !stop.load(Ordering::Relaxed) {
-                    match h2c.get(sluice.url("/load")).send() {
-                        Ok(r) if r.status() == 200 && r.version() == Version::HTTP_2 => {
-                            ok.fetch_add(1, Ordering::Relaxed);
-                            if r.headers()["x-upstream"] == "new" {
-                                saw_new.store(true, Ordering::Relaxed);
-                            }
-                        }
-                        other => {
-                            eprintln!("failed during reload: {other:?}");
-                            failed.fetch_add(1, Ordering::Relaxed);
-                        }
-                    }
-                }
-            })
-        })
-        .collect();
-    wait_for("load to start", LONG, || ok.load(Ordering::Relaxed) > 100);
-    let old_workers = sluice.workers();
-    sluice.write_declarative(&service(&new_up, ""));
-    sluice.signal(Signal::SIGHUP);
-    wait_for("the new config", LONG, || saw_new.load(Ordering::Relaxed));
-    wait_for("old workers to exit", LONG, || {
-        sluice.workers().iter().all(|p| !old_workers.contains(p))
-    });
-    let after = ok.load(Ordering::Relaxed);
-    wait_for("more load on the new generation", LONG, || {
-        ok.load(Ordering::Relaxed) > after + 100
-    });
-    stop.store(true, Ordering::Relaxed);
-    for t in load {
-        t.join().unwrap();
-    }
-    assert_eq!(
-        failed.load(Ordering::Relaxed),
-        0,
-        "requests failed across the reload"
-    );
+    let sluice = Sluice::start(&service(&old_up, ""), "proxy_listen = 127.0.0.1:0 http2\n");
+    // Each thread's client keeps one connection, a stream per request; GOAWAY moves it on.
+    reload_under_load(&sluice, "/load", &service(&new_up, ""), h2c_client);
 }

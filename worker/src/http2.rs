@@ -64,50 +64,42 @@ fn join_cookies(headers: &mut http::HeaderMap) {
 mod tests {
     use super::*;
 
-    fn h2_request(uri: &str) -> Request<()> {
-        Request::builder()
+    /// An h2 request for `uri` with `headers`, after [`as_http1`].
+    fn as_received(uri: &str, headers: &[(http::HeaderName, &'static str)]) -> Request<()> {
+        let mut req = Request::builder()
             .version(http::Version::HTTP_2)
             .uri(uri)
             .body(())
-            .unwrap()
+            .unwrap();
+        for (name, value) in headers {
+            req.headers_mut()
+                .append(name, HeaderValue::from_static(value));
+        }
+        as_http1(&mut req);
+        req
     }
 
     #[test]
     fn authority_becomes_host_and_the_target_origin_form() {
-        let mut req = h2_request("https://api.test:8443/a/b?x=1");
-        req.headers_mut()
-            .insert(HOST, HeaderValue::from_static("other.test"));
-        as_http1(&mut req);
+        let req = as_received("https://api.test:8443/a/b?x=1", &[(HOST, "other.test")]);
         assert_eq!(req.uri(), "/a/b?x=1");
         assert_eq!(req.headers()[HOST], "api.test:8443");
         assert_eq!(req.version(), http::Version::HTTP_2);
-    }
-
-    #[test]
-    fn without_authority_the_host_header_stays() {
-        let mut req = h2_request("/only/path");
-        req.headers_mut()
-            .insert(HOST, HeaderValue::from_static("api.test"));
-        as_http1(&mut req);
+        // Without `:authority`, the Host header stays.
+        let req = as_received("/only/path", &[(HOST, "api.test")]);
         assert_eq!(req.uri(), "/only/path");
         assert_eq!(req.headers()[HOST], "api.test");
     }
 
     #[test]
     fn split_cookies_are_joined() {
-        let mut req = h2_request("http://api.test/");
-        for c in ["a=1", "b=2", "c=3"] {
-            req.headers_mut()
-                .append(COOKIE, HeaderValue::from_static(c));
-        }
-        as_http1(&mut req);
+        let req = as_received(
+            "http://api.test/",
+            &[(COOKIE, "a=1"), (COOKIE, "b=2"), (COOKIE, "c=3")],
+        );
         let cookies: Vec<_> = req.headers().get_all(COOKIE).iter().collect();
         assert_eq!(cookies, ["a=1; b=2; c=3"]);
-
-        let mut one = h2_request("http://api.test/");
-        one.headers_mut()
-            .insert(COOKIE, HeaderValue::from_static("a=1"));
-        as_http1(&mut one);
-        assert_eq!(one.headers()[COOKIE], "a=1");
+        let req = as_received("http://api.test/", &[(COOKIE, "a=1")]);
+        assert_eq!(req.headers()[COOKIE], "a=1");
     }
 }

@@ -1,6 +1,7 @@
 //! The harness: start `sluice` in a temporary prefix, find its ports, talk to it, stop it.
 
 pub mod http;
+pub mod load;
 pub mod tls;
 pub mod upstream;
 

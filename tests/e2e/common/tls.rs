@@ -66,6 +66,16 @@ impl TestCa {
         }
     }
 
+    /// Node config serving a certificate for `names` from this CA (written into `dir`).
+    pub fn ssl_conf(&self, dir: &Path, names: &[&str]) -> String {
+        let (cert, key) = self.leaf(names).write(dir, "server");
+        format!(
+            "ssl_cert = {}\nssl_cert_key = {}\n",
+            cert.display(),
+            key.display()
+        )
+    }
+
     /// Writes the CA certificate as `ca.crt` into `dir`.
     pub fn write(&self, dir: &Path) -> PathBuf {
         let path = dir.join("ca.crt");
