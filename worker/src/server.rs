@@ -210,15 +210,17 @@ impl Conn {
         });
         let svc = {
             let idle = idle.clone();
-            service_fn(move |mut req: hyper::Request<hyper::body::Incoming>| {
+            service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
                 let (gw, conn_info) = (gw.clone(), conn_info.clone());
                 let request = InFlight::start(&idle);
-                if req.version() == Version::HTTP_2 {
-                    idle.http2.set(true);
-                    http2::as_http1(&mut req);
-                }
                 conn_info.requests.set(conn_info.requests.get() + 1);
+                // Everything the future needs is moved into it, so hyper gets it without a copy.
                 async move {
+                    let mut req = req;
+                    if req.version() == Version::HTTP_2 {
+                        request.0.http2.set(true);
+                        http2::as_http1(&mut req);
+                    }
                     let resp = match kind {
                         ListenKind::Proxy => runloop::handle(gw, conn_info, req).await,
                         ListenKind::Admin | ListenKind::Status => admin::handle(&gw, kind, req),
