@@ -202,12 +202,7 @@ impl Conn {
         let conn_info = Rc::new(info);
         let max_buf = max_buf(&gw);
         let max_header_bytes = gw.settings.max_header_bytes;
-        let idle = Rc::new(Idle {
-            since: Cell::new(Some(Instant::now())),
-            in_flight: Cell::new(0),
-            answered: Cell::new(false),
-            http2: Cell::new(protocol == Protocol::Http2),
-        });
+        let idle = Idle::new(protocol == Protocol::Http2);
         let svc = {
             let idle = idle.clone();
             service_fn(move |req: hyper::Request<hyper::body::Incoming>| {
@@ -319,6 +314,18 @@ struct Idle {
 /// stream the client resets drops it unanswered).
 struct InFlight(Rc<Idle>);
 
+impl Idle {
+    /// A connection just accepted: idle since now. `http2` when ALPN chose it.
+    fn new(http2: bool) -> Rc<Idle> {
+        Rc::new(Idle {
+            since: Cell::new(Some(Instant::now())),
+            in_flight: Cell::new(0),
+            answered: Cell::new(false),
+            http2: Cell::new(http2),
+        })
+    }
+}
+
 impl InFlight {
     fn start(idle: &Rc<Idle>) -> InFlight {
         idle.in_flight.set(idle.in_flight.get() + 1);
@@ -352,4 +359,81 @@ fn next_serial() -> u64 {
 /// hyper refuses buffers under 8 KiB; nginx's `large_client_header_buffers` default is 8k too.
 fn max_buf(gw: &Gateway) -> usize {
     gw.settings.max_header_bytes.max(8192)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::future::pending;
+    use tokio::time::timeout;
+
+    /// Watches a connection that never ends by itself; returns how many times it was told to
+    /// shut down (shared with the caller) and the watch.
+    fn watching<'a>(
+        life: &'a Lifecycle,
+        idle: &'a Idle,
+        shutdowns: &'a Cell<u32>,
+    ) -> impl Future<Output = Result<(), String>> + 'a {
+        let conn = pending::<Result<(), String>>();
+        watch(
+            conn,
+            move |_| shutdowns.set(shutdowns.get() + 1),
+            life,
+            idle,
+        )
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_connection_that_never_sends_a_head_is_dropped() {
+        let (life, idle, shutdowns) = (Lifecycle::new(), Idle::new(false), Cell::new(0));
+        let watched = timeout(HEADER_READ_TIMEOUT * 2, watching(&life, &idle, &shutdowns)).await;
+        assert_eq!(watched, Ok(Ok(())));
+        assert_eq!(shutdowns.get(), 0);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn requests_in_flight_keep_it_open_and_the_last_one_starts_the_idle_clock() {
+        let (life, idle, shutdowns) = (Lifecycle::new(), Idle::new(true), Cell::new(0));
+        let (a, b) = (InFlight::start(&idle), InFlight::start(&idle));
+        let watched = watching(&life, &idle, &shutdowns);
+        tokio::pin!(watched);
+        assert!(timeout(HEADER_READ_TIMEOUT * 3, &mut watched)
+            .await
+            .is_err());
+        drop(a);
+        assert!(timeout(HEADER_READ_TIMEOUT * 3, &mut watched)
+            .await
+            .is_err());
+        assert_eq!(shutdowns.get(), 0, "one stream is still in flight");
+        drop(b);
+        let almost = HEADER_READ_TIMEOUT - Duration::from_secs(1);
+        assert!(timeout(almost, &mut watched).await.is_err());
+        assert_eq!(shutdowns.get(), 0);
+        assert!(timeout(Duration::from_secs(2), &mut watched).await.is_err());
+        assert_eq!(
+            shutdowns.get(),
+            1,
+            "idle after its last response: shut down"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn draining_stops_http2_at_once_and_http1_when_idle_ones_close() {
+        for (http2, on_draining) in [(true, 1), (false, 0)] {
+            let (life, idle, shutdowns) = (Lifecycle::new(), Idle::new(http2), Cell::new(0));
+            let _request = InFlight::start(&idle);
+            let watched = watching(&life, &idle, &shutdowns);
+            tokio::pin!(watched);
+            life.set(Phase::Draining);
+            assert!(timeout(Duration::from_millis(1), &mut watched)
+                .await
+                .is_err());
+            assert_eq!(shutdowns.get(), on_draining, "http2: {http2}");
+            life.set(Phase::Closing);
+            assert!(timeout(Duration::from_millis(1), &mut watched)
+                .await
+                .is_err());
+            assert_eq!(shutdowns.get(), 1, "http2: {http2}");
+        }
+    }
 }
