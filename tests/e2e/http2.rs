@@ -275,7 +275,7 @@ fn one_connection_carries_many_streams_up_to_nginx_s_limit() {
 
     let requests: Vec<_> = (0..STREAMS)
         .map(|_| {
-            let (h2c, url) = (h2c.clone(), sluice.url("/slow/2000"));
+            let (h2c, url) = (h2c.clone(), sluice.url("/slow/3000"));
             std::thread::spawn(move || h2c.get(url).send().unwrap())
         })
         .collect();
@@ -283,7 +283,7 @@ fn one_connection_carries_many_streams_up_to_nginx_s_limit() {
     wait_for("128 streams at the upstream", LONG, || {
         up.hits() - before >= 128
     });
-    std::thread::sleep(Duration::from_millis(500));
+    std::thread::sleep(Duration::from_millis(300));
     assert_eq!(up.hits() - before, 128);
     for r in requests {
         let resp = r.join().unwrap();
