@@ -227,6 +227,7 @@ impl Master {
                 .map(|g| Listener {
                     kind: g.kind,
                     ssl: g.ssl,
+                    http2: g.http2,
                     socket: g.sockets.swap_remove(slot),
                 })
                 .collect();

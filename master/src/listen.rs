@@ -19,8 +19,10 @@ pub struct ListenGroup {
     pub configured: SocketAddr,
     /// The address actually bound.
     pub local: SocketAddr,
-    /// `ssl`, as the current config says (a reload may change it on the same socket).
+    /// `ssl` and `http2`, as the current config says (a reload may change them on the same
+    /// socket).
     pub ssl: bool,
+    pub http2: bool,
     pub sockets: Vec<TcpListener>,
 }
 
@@ -33,6 +35,7 @@ impl ListenGroup {
             configured: listen.addr,
             local,
             ssl: listen.ssl,
+            http2: listen.http2,
             sockets: vec![first],
         };
         group.resize(slots)?;
@@ -89,6 +92,7 @@ pub fn reconcile(
         if let Some(i) = from.iter().position(|g| same(g, kind, listen)) {
             let mut group = from.swap_remove(i);
             group.ssl = listen.ssl;
+            group.http2 = listen.http2;
             next.push(group);
         }
     }
@@ -120,8 +124,8 @@ pub fn describe(groups: &[ListenGroup]) -> String {
 mod tests {
     use super::*;
 
-    fn listen(addr: &str, ssl: bool) -> Listen {
-        let flags = if ssl { " ssl" } else { "" };
+    /// `addr` with `flags` (" ssl http2"), as the config parses them.
+    fn listen(addr: &str, flags: &str) -> Listen {
         sluice_conf::NodeConfig::load(&sluice_conf::LoadOptions {
             env: [("SLUICE_PROXY_LISTEN".into(), format!("{addr}{flags}"))].into(),
             ..Default::default()
@@ -133,7 +137,7 @@ mod tests {
 
     #[test]
     fn port_zero_group_shares_one_port_across_slots() {
-        let g = ListenGroup::bind(ListenKind::Proxy, &listen("127.0.0.1:0", false), 3).unwrap();
+        let g = ListenGroup::bind(ListenKind::Proxy, &listen("127.0.0.1:0", ""), 3).unwrap();
         assert_eq!(g.sockets.len(), 3);
         assert_ne!(g.local.port(), 0);
         for s in &g.sockets {
@@ -143,7 +147,10 @@ mod tests {
 
     #[test]
     fn reconcile_keeps_existing_sockets_and_binds_new_ones() {
-        let (plain, ssl) = (listen("127.0.0.1:0", false), listen("127.0.0.1:0", true));
+        let (plain, ssl) = (
+            listen("127.0.0.1:0", ""),
+            listen("127.0.0.1:0", " ssl http2"),
+        );
         let mut groups = vec![ListenGroup::bind(ListenKind::Proxy, &plain, 2).unwrap()];
         let port = groups[0].local.port();
         reconcile(
@@ -156,8 +163,8 @@ mod tests {
         assert_eq!(groups[0].local.port(), port);
         assert_eq!(groups[0].sockets.len(), 3);
         assert!(
-            groups[0].ssl,
-            "the ssl flag follows the config on the same socket"
+            groups[0].ssl && groups[0].http2,
+            "the flags follow the config on the same socket"
         );
         assert_eq!(groups[1].kind, ListenKind::Admin);
     }

@@ -3,6 +3,7 @@
 
 mod common;
 mod external_plugins;
+mod http2;
 mod kong_compat;
 mod lua_plugins;
 mod plugin_peers;

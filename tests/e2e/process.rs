@@ -3,13 +3,12 @@
 
 use std::collections::HashSet;
 use std::process::Command;
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 use nix::sys::signal::Signal;
 
 use crate::common::http::{client, echo, fresh_client, get};
+use crate::common::load::reload_under_load;
 use crate::common::upstream::Upstream;
 use crate::common::{node_conf, wait_for, Sluice};
 
@@ -67,59 +66,8 @@ fn a_killed_worker_is_respawned_and_serves() {
 #[test]
 fn reload_under_load_drops_nothing_and_applies_the_new_config() {
     let (old_up, new_up) = (Upstream::start("old"), Upstream::start("new"));
-    let sluice = Arc::new(Sluice::start(&config(&old_up, "/"), ""));
-    let stop = Arc::new(AtomicBool::new(false));
-    let (ok, failed) = (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
-    let saw_new = Arc::new(AtomicBool::new(false));
-    let load: Vec<_> = (0..4)
-        .map(|_| {
-            let (sluice, stop, ok, failed, saw_new) = (
-                sluice.clone(),
-                stop.clone(),
-                ok.clone(),
-                failed.clone(),
-                saw_new.clone(),
-            );
-            std::thread::spawn(move || {
-                let http = client();
-                while !stop.load(Ordering::Relaxed) {
-                    match http.get(sluice.url("/load")).send() {
-                        Ok(r) if r.status() == 200 => {
-                            ok.fetch_add(1, Ordering::Relaxed);
-                            if r.headers()["x-upstream"] == "new" {
-                                saw_new.store(true, Ordering::Relaxed);
-                            }
-                        }
-                        other => {
-                            eprintln!("failed during reload: {other:?}");
-                            failed.fetch_add(1, Ordering::Relaxed);
-                        }
-                    }
-                }
-            })
-        })
-        .collect();
-    wait_for("load to start", LONG, || ok.load(Ordering::Relaxed) > 100);
-    let old_workers = sluice.workers();
-    sluice.write_declarative(&config(&new_up, "/"));
-    sluice.signal(Signal::SIGHUP);
-    wait_for("the new config", LONG, || saw_new.load(Ordering::Relaxed));
-    wait_for("old workers to exit", LONG, || {
-        sluice.workers().iter().all(|p| !old_workers.contains(p))
-    });
-    let after = ok.load(Ordering::Relaxed);
-    wait_for("more load on the new generation", LONG, || {
-        ok.load(Ordering::Relaxed) > after + 100
-    });
-    stop.store(true, Ordering::Relaxed);
-    for t in load {
-        t.join().unwrap();
-    }
-    assert_eq!(
-        failed.load(Ordering::Relaxed),
-        0,
-        "requests failed across the reload"
-    );
+    let sluice = Sluice::start(&config(&old_up, "/"), "");
+    reload_under_load(&sluice, "/load", &config(&new_up, "/"), client);
     assert_eq!(sluice.workers().len(), 2);
 }
 

@@ -1,15 +1,17 @@
 //! A Sluice worker process: everything that happens after the master forks.
 //!
 //! The request path, by file: [`server`] accepts (with [`tls`] on `ssl` listeners) and speaks
-//! HTTP/1.1 → [`runloop`] runs the request's phases: [`gateway`] finds the route, [`plugins`] run
-//! (their `kong.*` API is [`pdk`]), [`proxy`] forwards to the upstream ([`proxy::balancer`],
-//! [`proxy::pool`], TLS from [`tls`]) and streams the response back → [`access_log`]. [`runtime`] is the worker's life: runtime,
+//! HTTP/1.1, and HTTP/2 ([`http2`]) on `http2` listeners → [`runloop`] runs the request's
+//! phases: [`gateway`] finds the route, [`plugins`] run (their `kong.*` API is [`pdk`]),
+//! [`proxy`] forwards to the upstream ([`proxy::balancer`], [`proxy::pool`], TLS from [`tls`])
+//! and streams the response back → [`access_log`]. [`runtime`] is the worker's life: runtime,
 //! signals, ready notification, drain.
 #![forbid(unsafe_code)]
 
 mod access_log;
 mod admin;
 mod gateway;
+mod http2;
 mod pdk;
 mod plugin_servers;
 mod plugins;
@@ -27,8 +29,6 @@ pub use runtime::run;
 
 /// `Server` header on responses the gateway makes itself (Kong's `server_tokens`).
 pub const SERVER_TOKEN: &str = concat!("sluice/", env!("CARGO_PKG_VERSION"));
-/// `Via` header added to proxied requests and responses (Kong's `server_tokens`).
-pub const VIA_TOKEN: &str = concat!("1.1 sluice/", env!("CARGO_PKG_VERSION"));
 
 /// Exit status meaning "this configuration cannot run": the master must not respawn the worker
 /// (nginx's convention), so a broken config cannot cause a fork loop.
@@ -85,6 +85,8 @@ pub struct Listener {
     pub kind: ListenKind,
     /// `ssl`: connections start with a TLS handshake.
     pub ssl: bool,
+    /// `http2`: HTTP/2 too, chosen in ALPN on `ssl` listeners, by its preface (h2c) otherwise.
+    pub http2: bool,
     pub socket: TcpListener,
 }
 

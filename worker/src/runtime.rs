@@ -90,7 +90,13 @@ async fn serve(init: WorkerInit<'_>) -> i32 {
     } else {
         None
     };
-    for crate::Listener { kind, ssl, socket } in init.listeners {
+    for crate::Listener {
+        kind,
+        ssl,
+        http2,
+        socket,
+    } in init.listeners
+    {
         let listener = match socket
             .set_nonblocking(true)
             .and_then(|()| tokio::net::TcpListener::from_std(socket))
@@ -101,10 +107,19 @@ async fn serve(init: WorkerInit<'_>) -> i32 {
                 return EXIT_FATAL;
             }
         };
+        let tls = tls.as_ref().filter(|_| ssl);
+        let tls = tls.map(|a| {
+            if http2 {
+                crate::tls::offering_h2(a)
+            } else {
+                a.clone()
+            }
+        });
         tokio::task::spawn_local(server::accept_loop(
             listener,
             kind,
-            tls.clone().filter(|_| ssl),
+            tls,
+            http2,
             gw.clone(),
             life.clone(),
         ));

@@ -1,5 +1,6 @@
 //! TLS with rustls and its `ring` provider: the acceptor of `ssl` listeners and the connectors of
-//! https upstreams. Both offer only HTTP/1.1 in ALPN (the only HTTP the worker speaks).
+//! https upstreams. ALPN offers HTTP/1.1, and `h2` first on `http2` listeners; upstreams are
+//! always spoken to in HTTP/1.1, as Kong does.
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -16,6 +17,7 @@ use sluice_conf::TrustedCa;
 use tokio_rustls::{TlsAcceptor, TlsConnector};
 
 const ALPN_HTTP11: &[u8] = b"http/1.1";
+const ALPN_H2: &[u8] = b"h2";
 
 fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
@@ -35,6 +37,19 @@ pub fn acceptor(pairs: &[(PathBuf, PathBuf)]) -> Result<TlsAcceptor, String> {
         .with_cert_resolver(Arc::new(ByKeyType(keys)));
     config.alpn_protocols = vec![ALPN_HTTP11.to_vec()];
     Ok(TlsAcceptor::from(Arc::new(config)))
+}
+
+/// The acceptor of an `ssl http2` listener: the same certificates and session caches, with `h2`
+/// offered before `http/1.1`.
+pub fn offering_h2(acceptor: &TlsAcceptor) -> TlsAcceptor {
+    let mut config = ServerConfig::clone(acceptor.config());
+    config.alpn_protocols = vec![ALPN_H2.to_vec(), ALPN_HTTP11.to_vec()];
+    TlsAcceptor::from(Arc::new(config))
+}
+
+/// Whether the client chose HTTP/2 in the handshake.
+pub fn negotiated_h2(conn: &rustls::ServerConnection) -> bool {
+    conn.alpn_protocol() == Some(ALPN_H2)
 }
 
 fn certified_key(
@@ -268,6 +283,22 @@ mod tests {
         // A PEM certificate is a trusted CA as well.
         let verified = Connectors::new(&[TrustedCa::File(a_crt)], true).unwrap();
         assert!(verified.verified.is_some_and(|c| c.verify));
+    }
+
+    #[test]
+    fn h2_is_offered_only_by_the_http2_acceptor() {
+        let cert = rcgen::generate_simple_self_signed(vec!["h2.test".into()]).unwrap();
+        let pair = (
+            pem("h2.crt", &cert.cert.pem()),
+            pem("h2.key", &cert.signing_key.serialize_pem()),
+        );
+        let http1 = acceptor(&[pair]).unwrap();
+        let http2 = offering_h2(&http1);
+        assert_eq!(http1.config().alpn_protocols, [b"http/1.1".to_vec()]);
+        assert_eq!(
+            http2.config().alpn_protocols,
+            [b"h2".to_vec(), b"http/1.1".to_vec()]
+        );
     }
 
     #[test]

@@ -12,7 +12,8 @@ pub struct Listen {
     pub addr: SocketAddr,
     /// `ssl`: connections are TLS, with the certificates of `ssl_cert` / `ssl_cert_key`.
     pub ssl: bool,
-    /// `http2`: serve HTTP/2 (h2c with prior knowledge, as nginx without `ssl`).
+    /// `http2`: serve HTTP/2 next to HTTP/1.1: chosen in ALPN with `ssl`, else h2c with prior
+    /// knowledge, told apart by its preface (as nginx ≥ 1.25 does).
     pub http2: bool,
     /// `reuseport`. Workers always get one `SO_REUSEPORT` socket each; the flag is accepted for
     /// Kong compatibility.

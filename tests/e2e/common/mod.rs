@@ -1,6 +1,7 @@
 //! The harness: start `sluice` in a temporary prefix, find its ports, talk to it, stop it.
 
 pub mod http;
+pub mod load;
 pub mod tls;
 pub mod upstream;
 
@@ -106,6 +107,20 @@ impl Sluice {
             }
         }
         true
+    }
+
+    /// Every proxy listener's address, plain or `ssl`, in the config's order.
+    pub fn proxy_addrs(&self, ssl: bool) -> Vec<SocketAddr> {
+        let text = std::fs::read_to_string(self.prefix().join("listen.addrs")).unwrap();
+        text.lines()
+            .filter_map(
+                |line| match line.split_whitespace().collect::<Vec<_>>()[..] {
+                    ["proxy", a] if !ssl => Some(a.parse().unwrap()),
+                    ["proxy", a, "ssl"] if ssl => Some(a.parse().unwrap()),
+                    _ => None,
+                },
+            )
+            .collect()
     }
 
     pub fn prefix(&self) -> PathBuf {

@@ -66,6 +66,16 @@ impl TestCa {
         }
     }
 
+    /// Node config serving a certificate for `names` from this CA (written into `dir`).
+    pub fn ssl_conf(&self, dir: &Path, names: &[&str]) -> String {
+        let (cert, key) = self.leaf(names).write(dir, "server");
+        format!(
+            "ssl_cert = {}\nssl_cert_key = {}\n",
+            cert.display(),
+            key.display()
+        )
+    }
+
     /// Writes the CA certificate as `ca.crt` into `dir`.
     pub fn write(&self, dir: &Path) -> PathBuf {
         let path = dir.join("ca.crt");
@@ -81,6 +91,29 @@ impl TestCa {
     pub fn client(&self) -> reqwest::blocking::Client {
         client_trusting(self.der(), None)
     }
+
+    /// A client trusting only this CA that offers `h2` and `http/1.1` in ALPN, as browsers do,
+    /// and keeps its connections.
+    pub fn h2_client(&self) -> reqwest::blocking::Client {
+        let mut config = tls_config(self.der());
+        config.alpn_protocols = vec![b"h2".to_vec(), b"http/1.1".to_vec()];
+        super::http::builder()
+            .tls_backend_preconfigured(config)
+            .build()
+            .unwrap()
+    }
+}
+
+/// A client TLS config that trusts only `root`.
+fn tls_config(root: CertificateDer<'static>) -> rustls::ClientConfig {
+    let mut roots = rustls::RootCertStore::empty();
+    roots.add(root).unwrap();
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .unwrap()
+        .with_root_certificates(roots)
+        .with_no_client_auth()
 }
 
 /// A fresh-connection client that trusts only `root` (a CA, or a self-signed certificate) and,
@@ -90,17 +123,9 @@ pub fn client_trusting(
     root: CertificateDer<'static>,
     resolve: Option<(&str, SocketAddr)>,
 ) -> reqwest::blocking::Client {
-    let mut roots = rustls::RootCertStore::empty();
-    roots.add(root).unwrap();
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let config = rustls::ClientConfig::builder_with_provider(provider)
-        .with_safe_default_protocol_versions()
-        .unwrap()
-        .with_root_certificates(roots)
-        .with_no_client_auth();
     let mut builder = super::http::builder()
         .pool_max_idle_per_host(0)
-        .tls_backend_preconfigured(config);
+        .tls_backend_preconfigured(tls_config(root));
     if let Some((name, addr)) = resolve {
         builder = builder.resolve(name, addr);
     }

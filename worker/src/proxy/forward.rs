@@ -2,7 +2,7 @@
 //! Kong's forwarding headers (`X-Forwarded-*`, `X-Real-IP`, `Via`).
 
 use http::header::{HeaderName, CONNECTION, HOST, TE, TRAILER, TRANSFER_ENCODING, UPGRADE, VIA};
-use http::{HeaderMap, HeaderValue};
+use http::{HeaderMap, HeaderValue, Version};
 
 static X_FORWARDED_FOR: HeaderName = HeaderName::from_static("x-forwarded-for");
 static X_FORWARDED_PROTO: HeaderName = HeaderName::from_static("x-forwarded-proto");
@@ -137,6 +137,21 @@ pub fn add_forwarded(headers: &mut HeaderMap, fwd: &Forwarded, via: Option<Heade
     }
 }
 
+/// The gateway's `Via` entry for a hop spoken in `version` (Kong's `server_tokens`): requests
+/// going upstream name the client's protocol (`2 sluice/x` for HTTP/2), responses the upstream's.
+pub fn via(version: Version) -> HeaderValue {
+    macro_rules! token {
+        ($v:literal) => {
+            HeaderValue::from_static(concat!($v, " sluice/", env!("CARGO_PKG_VERSION")))
+        };
+    }
+    match version {
+        Version::HTTP_2 => token!("2"),
+        Version::HTTP_10 => token!("1.0"),
+        _ => token!("1.1"),
+    }
+}
+
 /// Sets the Host header sent upstream.
 pub fn set_host(headers: &mut HeaderMap, host: HeaderValue) {
     headers.insert(HOST, host);
@@ -189,6 +204,20 @@ mod tests {
         assert_eq!(h["x-forwarded-prefix"], "/a");
         assert_eq!(h["x-real-ip"], "10.0.0.9");
         assert_eq!(h["via"], "1.1 sluice");
+    }
+
+    #[test]
+    fn via_names_the_protocol_of_the_hop() {
+        let version = env!("CARGO_PKG_VERSION");
+        assert_eq!(via(Version::HTTP_2), format!("2 sluice/{version}").as_str());
+        assert_eq!(
+            via(Version::HTTP_11),
+            format!("1.1 sluice/{version}").as_str()
+        );
+        assert_eq!(
+            via(Version::HTTP_10),
+            format!("1.0 sluice/{version}").as_str()
+        );
     }
 
     #[test]

@@ -214,7 +214,8 @@ pub async fn forward(
                 );
             }
             if on.via {
-                h.append(VIA, HeaderValue::from_static(crate::VIA_TOKEN));
+                // The hop from the upstream, which speaks HTTP/1.1 (Kong's `proxy_http_version`).
+                h.append(VIA, forward::via(Version::HTTP_11));
             }
             Response::from_parts(parts, Body::Stream(body))
         }
@@ -257,10 +258,7 @@ fn upstream_request(
             stripped_prefix: matched.and_then(|m| m.stripped_prefix.as_deref()),
             trusted: gw.settings.is_trusted(ctx.conn.client.ip()),
         },
-        gw.settings
-            .headers
-            .via
-            .then(|| HeaderValue::from_static(crate::VIA_TOKEN)),
+        gw.settings.headers.via.then(|| forward::via(req.version)),
     );
     let uri = ctx.upstream_uri().unwrap_or_else(|| "/".into());
     let body = match (req.raw_body.clone(), req.body.take()) {

@@ -209,7 +209,7 @@ async fn response_phase(
 }
 
 /// The `header_filter` phase, and the headers the gateway adds (`Server` on its own responses,
-/// `Connection: close` while draining).
+/// `Connection: close` to HTTP/1.1 clients while draining; HTTP/2 ones get GOAWAY).
 async fn header_filter(
     gw: &Gateway,
     plugins: Option<&Plugins>,
@@ -237,7 +237,7 @@ async fn header_filter(
             );
         }
     }
-    if gw.draining() {
+    if gw.draining() && ctx.req.borrow().version != http::Version::HTTP_2 {
         headers.insert(http::header::CONNECTION, HeaderValue::from_static("close"));
     }
     if plugins.is_some_and(|p| p.any_has(downstream, &[Phase::BodyFilter, Phase::Log])) {
