@@ -84,7 +84,7 @@ func (e *Event) Defer() {
 // A panic in the handler ends the event with an error instead of killing
 // the plugin server.
 func (e *Event) Start(handler func(PdkBridge)) {
-	go func() {
+	spawn(func() {
 		defer func() {
 			r := recover()
 			e.mu.Lock()
@@ -97,7 +97,27 @@ func (e *Event) Start(handler func(PdkBridge)) {
 			close(e.calls)
 		}()
 		handler(PdkBridge{event: e})
-	}()
+	})
+}
+
+// idleRunners hands a handler to a goroutine that finished one, if any waits:
+// a new goroutine's stack starts small and is copied each time it grows, on
+// every event.
+var idleRunners = make(chan func())
+
+// spawn runs f on an idle runner goroutine or a new one. Runners wait for
+// work forever; there are never more than the most handlers run at once.
+func spawn(f func()) {
+	select {
+	case idleRunners <- f:
+	default:
+		go func() {
+			for {
+				f()
+				f = <-idleRunners
+			}
+		}()
+	}
 }
 
 // Next waits for the handler's next PDK call. done is true when the handler

@@ -139,3 +139,11 @@ func TestRunRejectsBadInput(t *testing.T) {
 		t.Errorf("-help: %v", err)
 	}
 }
+
+func TestServerProcsLeavesHalfTheCPUsToTheGateway(t *testing.T) {
+	for cpus, want := range map[int]int{1: 1, 2: 1, 3: 1, 4: 2, 16: 8} {
+		if got := serverProcs(cpus); got != want {
+			t.Errorf("serverProcs(%d) = %d, want %d", cpus, got, want)
+		}
+	}
+}

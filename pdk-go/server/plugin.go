@@ -10,20 +10,36 @@ import (
 
 // phaseMethods maps handler method names to the event names on the wire,
 // in request order. Kong's go-pdk has all but HeaderFilter and BodyFilter,
-// which Sluice adds ("header_filter", "body_filter").
-var phaseMethods = []struct{ method, event string }{
-	{"Certificate", "certificate"},
-	{"Preread", "preread"},
-	{"Rewrite", "rewrite"},
-	{"Access", "access"},
-	{"Response", "response"},
-	{"HeaderFilter", "header_filter"},
-	{"BodyFilter", "body_filter"},
-	{"Log", "log"},
+// which Sluice adds ("header_filter", "body_filter"). bind binds the method
+// to a config (nil if the config lacks it) without reflection, so each
+// event calls its handler directly.
+var phaseMethods = []struct {
+	method, event string
+	bind          func(conf interface{}) handler
+}{
+	{"Certificate", "certificate", binder(func(c interface{ Certificate(*pdk.PDK) }) handler { return c.Certificate })},
+	{"Preread", "preread", binder(func(c interface{ Preread(*pdk.PDK) }) handler { return c.Preread })},
+	{"Rewrite", "rewrite", binder(func(c interface{ Rewrite(*pdk.PDK) }) handler { return c.Rewrite })},
+	{"Access", "access", binder(func(c interface{ Access(*pdk.PDK) }) handler { return c.Access })},
+	{"Response", "response", binder(func(c interface{ Response(*pdk.PDK) }) handler { return c.Response })},
+	{"HeaderFilter", "header_filter", binder(func(c interface{ HeaderFilter(*pdk.PDK) }) handler { return c.HeaderFilter })},
+	{"BodyFilter", "body_filter", binder(func(c interface{ BodyFilter(*pdk.PDK) }) handler { return c.BodyFilter })},
+	{"Log", "log", binder(func(c interface{ Log(*pdk.PDK) }) handler { return c.Log })},
 }
 
 // handler is one phase handler bound to an instance's config.
 type handler func(*pdk.PDK)
+
+// binder turns a method value getter for configs with the method (the
+// interface T) into one for any config.
+func binder[T any](get func(T) handler) func(interface{}) handler {
+	return func(conf interface{}) handler {
+		if c, ok := conf.(T); ok {
+			return get(c)
+		}
+		return nil
+	}
+}
 
 // plugin is what the embedded server serves: one plugin, described by its
 // config constructor.
@@ -67,13 +83,10 @@ func newPlugin(name string, constructor func() interface{}, version string, prio
 // handlers returns the phase handlers of one instance's config, by event
 // name.
 func handlers(conf interface{}) map[string]handler {
-	v := reflect.ValueOf(conf)
 	out := make(map[string]handler, len(phaseMethods))
 	for _, ph := range phaseMethods {
-		if m := v.MethodByName(ph.method); m.IsValid() {
-			if h, ok := m.Interface().(func(*pdk.PDK)); ok {
-				out[ph.event] = h
-			}
+		if h := ph.bind(conf); h != nil {
+			out[ph.event] = h
 		}
 	}
 	return out
