@@ -18,6 +18,12 @@ import (
 // unencodable argument is reported to the plugin, not to the gateway.
 type Raw []byte
 
+// Appender is a value that encodes itself, sparing the reflection structs
+// otherwise take: the plugin server's step results, one per PDK call, are.
+type Appender interface {
+	AppendMsgpack(buf []byte) ([]byte, error)
+}
+
 // maxDepth bounds nesting on both sides, so cyclic values and hostile input
 // end in an error instead of a stack overflow.
 const maxDepth = 256
@@ -47,6 +53,8 @@ func appendValue(buf []byte, v interface{}, depth int) ([]byte, error) {
 	switch x := v.(type) {
 	case nil:
 		return append(buf, 0xc0), nil
+	case Appender:
+		return x.AppendMsgpack(buf)
 	case Raw:
 		if len(x) == 0 {
 			return buf, fmt.Errorf("msgpack: empty Raw value")

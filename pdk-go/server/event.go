@@ -7,6 +7,7 @@ import (
 
 	"github.com/sluice-gw/sluice/pdk-go"
 	"github.com/sluice-gw/sluice/pdk-go/bridge"
+	"github.com/sluice-gw/sluice/pdk-go/msgpack"
 )
 
 // event is one running handler between HandleEvent and its "ret".
@@ -23,25 +24,46 @@ type event struct {
 // told since, for the gateway to run first.
 type stepData struct {
 	EventId  int
-	Data     interface{}
-	Deferred []pdkCall `json:",omitempty"`
+	Data     interface{} // eventDone or a bridge.Call
+	Deferred []bridge.Call
 }
 
-// pdkCall is a PDK call as stepData carries it.
-type pdkCall struct {
-	Method string
-	Args   interface{}
+// AppendMsgpack encodes {EventId, Data[, Deferred]}, Deferred only when
+// there are deferred calls, so that Kong's gateways see Kong's shape.
+func (d stepData) AppendMsgpack(buf []byte) ([]byte, error) {
+	fields := 2
+	if len(d.Deferred) > 0 {
+		fields = 3
+	}
+	buf = msgpack.AppendMapHeader(buf, fields)
+	buf = msgpack.AppendString(buf, "EventId")
+	buf = msgpack.AppendInt(buf, int64(d.EventId))
+	buf = msgpack.AppendString(buf, "Data")
+	if call, ok := d.Data.(bridge.Call); ok {
+		buf = appendCall(buf, call)
+	} else {
+		var err error
+		if buf, err = msgpack.Append(buf, d.Data); err != nil {
+			return buf, err
+		}
+	}
+	if fields == 3 {
+		buf = msgpack.AppendString(buf, "Deferred")
+		buf = msgpack.AppendArrayHeader(buf, len(d.Deferred))
+		for _, c := range d.Deferred {
+			buf = appendCall(buf, c)
+		}
+	}
+	return buf, nil
 }
 
-func pdkCalls(calls []bridge.Call) []pdkCall {
-	if len(calls) == 0 {
-		return nil
-	}
-	out := make([]pdkCall, len(calls))
-	for i, c := range calls {
-		out[i] = pdkCall{Method: c.Method, Args: c.Args}
-	}
-	return out
+// appendCall encodes a PDK call as Data carries it: {Method, Args}.
+func appendCall(buf []byte, c bridge.Call) []byte {
+	buf = msgpack.AppendMapHeader(buf, 2)
+	buf = msgpack.AppendString(buf, "Method")
+	buf = msgpack.AppendString(buf, c.Method)
+	buf = msgpack.AppendString(buf, "Args")
+	return append(buf, c.Args...)
 }
 
 const eventDone = "ret"
@@ -147,13 +169,9 @@ func (s *server) advance(ev *event) (interface{}, error) {
 		if err != nil {
 			return nil, err
 		}
-		return stepData{EventId: ev.id, Data: eventDone, Deferred: pdkCalls(call.Deferred)}, nil
+		return stepData{EventId: ev.id, Data: eventDone, Deferred: call.Deferred}, nil
 	}
-	return stepData{
-		EventId:  ev.id,
-		Data:     pdkCall{Method: call.Method, Args: call.Args},
-		Deferred: pdkCalls(call.Deferred),
-	}, nil
+	return stepData{EventId: ev.id, Data: call, Deferred: call.Deferred}, nil
 }
 
 // abandonIdleEvents releases the handlers of events the gateway has not

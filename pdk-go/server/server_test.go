@@ -379,6 +379,9 @@ func TestStepsOnAnotherConnection(t *testing.T) {
 	if err != nil || call == nil {
 		t.Fatalf("%#v %v", call, err)
 	}
+	if m := res.(map[string]interface{}); len(m) != 2 {
+		t.Fatalf("without Deferred in HandleEvent, Kong's {EventId, Data}: %#v", m)
+	}
 	res = mustCall(t, b, "plugin.Step", map[string]interface{}{"EventId": ev, "Data": nil})
 	if _, call, err := gw.StepData(res); err != nil || call != nil {
 		t.Fatalf("want ret, got %#v %v", call, err)
