@@ -67,14 +67,14 @@ pub struct Client {
 /// Runs a call the server deferred: its result is dropped (the plugin went on without
 /// it, as Kong ≥3.0 drops `nil, err`), but a raised error ends the event as it would have
 /// at that call.
-async fn run_deferred(pdk: &mut dyn PdkDispatch, call: PdkCall) -> Result<(), Error> {
+fn run_deferred(pdk: &mut dyn PdkDispatch, call: PdkCall) -> Result<(), Error> {
     if step::is_terminal(&call.method) {
         return Err(Error::Protocol {
             reason: format!("{} cannot be deferred", call.method),
             context: String::new(),
         });
     }
-    match pdk.call(&call.method, call.args).await {
+    match pdk.tell(&call.method, call.args) {
         PdkReply::Raise(message) => Err(Error::Pdk {
             method: call.method,
             message,
@@ -240,7 +240,7 @@ impl Client {
         } = parse_step(first)?;
         loop {
             for call in deferred {
-                run_deferred(pdk, call).await?;
+                run_deferred(pdk, call)?;
             }
             let PdkCall { method, args } = match next {
                 StepIn::Ret => {

@@ -20,6 +20,10 @@ pub type PdkFuture<'a> = Pin<Box<dyn Future<Output = PdkReply> + 'a>>;
 /// answer from a snapshot of the request, as Kong does.
 pub trait PdkDispatch {
     fn call<'a>(&'a mut self, method: &'a str, args: Vec<Value>) -> PdkFuture<'a>;
+
+    /// Runs a deferred call (one that returns nothing: a setter, logging) to completion
+    /// without waiting: its reply only tells whether it raised.
+    fn tell(&mut self, method: &str, args: Vec<Value>) -> PdkReply;
 }
 
 /// The outcome of one PDK call.

@@ -225,6 +225,12 @@ impl Recorder {
 }
 
 impl PdkDispatch for Recorder {
+    fn tell(&mut self, method: &str, args: Vec<Value>) -> PdkReply {
+        let reply = self.answer(method, &args);
+        self.calls.push((method.to_owned(), args));
+        reply
+    }
+
     fn call<'a>(&'a mut self, method: &'a str, args: Vec<Value>) -> PdkFuture<'a> {
         Box::pin(async move {
             let reply = self.answer(method, &args);

@@ -11,8 +11,8 @@ use rmpv::Value;
 use sluice_pluginserver::{PdkDispatch, PdkFuture, PdkReply};
 
 use super::convert::{from_lua, to_lua};
-use crate::runloop::drive;
-use crate::runloop::RequestCtx;
+use crate::runloop::ctx::with_current;
+use crate::runloop::{drive, RequestCtx};
 
 /// The PDK as external plugins reach it, for one worker's Lua VM.
 pub struct Api {
@@ -79,22 +79,46 @@ pub struct Dispatch<'a> {
     ctx: &'a Rc<RequestCtx>,
 }
 
+impl Dispatch<'_> {
+    /// The function and its arguments in Lua, or why not.
+    fn prepare(&self, method: &str, args: &[Value]) -> Result<(Function, MultiValue), PdkReply> {
+        let f = self
+            .api
+            .function(method)
+            .ok_or_else(|| PdkReply::Raise(format!("no PDK function named {method}")))?;
+        let args = args
+            .iter()
+            .map(|a| to_lua(&self.api.lua, a))
+            .collect::<mlua::Result<MultiValue>>()
+            .map_err(|e| PdkReply::Raise(e.to_string()))?;
+        Ok((f, args))
+    }
+}
+
 impl PdkDispatch for Dispatch<'_> {
     fn call<'a>(&'a mut self, method: &'a str, args: Vec<Value>) -> PdkFuture<'a> {
         Box::pin(async move {
-            let Some(f) = self.api.function(method) else {
-                return PdkReply::Raise(format!("no PDK function named {method}"));
+            let (f, args) = match self.prepare(method, &args) {
+                Ok(prepared) => prepared,
+                Err(reply) => return reply,
             };
-            let args: mlua::Result<MultiValue> =
-                args.iter().map(|a| to_lua(&self.api.lua, a)).collect();
-            let call = match args {
-                Ok(args) => f.call_async::<MultiValue>(args),
-                Err(e) => return PdkReply::Raise(e.to_string()),
-            };
-            match drive::driven(self.ctx, call).await {
+            match drive::driven(self.ctx, f.call_async::<MultiValue>(args)).await {
                 Ok(values) => PdkReply::Value(values.front().map_or(Value::Nil, from_lua)),
                 Err(e) => PdkReply::Raise(e.to_string()),
             }
         })
+    }
+
+    /// A plain call, no coroutine: the PDK's setters and logging never yield (one that did
+    /// would raise here, failing the event).
+    fn tell(&mut self, method: &str, args: Vec<Value>) -> PdkReply {
+        let (f, args) = match self.prepare(method, &args) {
+            Ok(prepared) => prepared,
+            Err(reply) => return reply,
+        };
+        match with_current(self.ctx, || f.call::<()>(args)) {
+            Ok(()) => PdkReply::Value(Value::Nil),
+            Err(e) => PdkReply::Raise(e.to_string()),
+        }
     }
 }
