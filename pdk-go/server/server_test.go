@@ -209,6 +209,37 @@ func TestStartInstanceErrors(t *testing.T) {
 	}
 }
 
+// accessAnswer answers the test plugin's access-phase calls for a request
+// to host.
+func accessAnswer(host string) func(gw.PDKCall) gw.Answer {
+	return func(call gw.PDKCall) gw.Answer {
+		switch call.Method {
+		case "kong.request.get_header":
+			if call.Args[0] == "host" {
+				return gw.Reply(call, host)
+			}
+			return gw.Reply(call, nil)
+		case "kong.request.get_headers":
+			return gw.Reply(call, map[string]interface{}{"host": host, "accept": []interface{}{"a/b", "c/d"}})
+		}
+		return gw.Reply(call, nil)
+	}
+}
+
+// accessCalls are the test plugin's calls for example.com; with deferred,
+// the ones that return nothing come deferred.
+func accessCalls(deferred bool) []gw.PDKCall {
+	return []gw.PDKCall{
+		{Method: "kong.request.get_header", Args: []interface{}{"host"}},
+		{Method: "kong.request.get_headers", Args: []interface{}{}},
+		{Method: "kong.request.get_header", Args: []interface{}{"x-missing"}},
+		{Method: "kong.log.err", Args: []interface{}{"host=", "example.com", " accept=", "a/b,c/d", " err=", nil}, Deferred: deferred},
+		{Method: "kong.ctx.shared.set", Args: []interface{}{"go_test", "hi"}, Deferred: deferred},
+		{Method: "kong.service.request.set_header", Args: []interface{}{"x-go-test", "hi"}, Deferred: deferred},
+		{Method: "kong.response.set_header", Args: []interface{}{"x-hello", "hi example.com"}, Deferred: deferred},
+	}
+}
+
 func TestAccessEventLoop(t *testing.T) {
 	_, path := startServer(t)
 	c := dial(t, path)
@@ -216,40 +247,15 @@ func TestAccessEventLoop(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-
-	answer := func(host string) func(gw.PDKCall) gw.Answer {
-		return func(call gw.PDKCall) gw.Answer {
-			switch call.Method {
-			case "kong.request.get_header":
-				if call.Args[0] == "host" {
-					return gw.Reply(call, host)
-				}
-				return gw.Reply(call, nil)
-			case "kong.request.get_headers":
-				return gw.Reply(call, map[string]interface{}{"host": host, "accept": []interface{}{"a/b", "c/d"}})
-			}
-			return gw.Reply(call, nil)
-		}
-	}
-	calls, err := c.Event(id, "access", answer("example.com"))
+	calls, err := c.Event(id, "access", accessAnswer("example.com"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []gw.PDKCall{
-		{Method: "kong.request.get_header", Args: []interface{}{"host"}},
-		{Method: "kong.request.get_headers", Args: []interface{}{}},
-		{Method: "kong.request.get_header", Args: []interface{}{"x-missing"}},
-		{Method: "kong.log.err", Args: []interface{}{"host=", "example.com", " accept=", "a/b,c/d", " err=", nil}},
-		{Method: "kong.ctx.shared.set", Args: []interface{}{"go_test", "hi"}},
-		{Method: "kong.service.request.set_header", Args: []interface{}{"x-go-test", "hi"}},
-		{Method: "kong.response.set_header", Args: []interface{}{"x-hello", "hi example.com"}},
-	}
-	if !reflect.DeepEqual(calls, want) {
+	if want := accessCalls(false); !reflect.DeepEqual(calls, want) {
 		t.Fatalf("calls\n got %#v\nwant %#v", calls, want)
 	}
-
 	// Short-circuit: the event ends at kong.response.exit without a Step.
-	calls, err = c.Event(id, "access", answer("deny.example"))
+	calls, err = c.Event(id, "access", accessAnswer("deny.example"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -280,31 +286,14 @@ func TestDeferredCalls(t *testing.T) {
 	answer := func(host string) func(gw.PDKCall) gw.Answer {
 		return func(call gw.PDKCall) gw.Answer {
 			steps++
-			switch call.Method {
-			case "kong.request.get_header":
-				if call.Args[0] == "host" {
-					return gw.Reply(call, host)
-				}
-			case "kong.request.get_headers":
-				return gw.Reply(call, map[string]interface{}{"host": host})
-			}
-			return gw.Reply(call, nil)
+			return accessAnswer(host)(call)
 		}
 	}
 	calls, err := c.Event(id, "access", answer("example.com"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []gw.PDKCall{
-		{Method: "kong.request.get_header", Args: []interface{}{"host"}},
-		{Method: "kong.request.get_headers", Args: []interface{}{}},
-		{Method: "kong.request.get_header", Args: []interface{}{"x-missing"}},
-		{Method: "kong.log.err", Args: []interface{}{"host=", "example.com", " accept=", "", " err=", nil}, Deferred: true},
-		{Method: "kong.ctx.shared.set", Args: []interface{}{"go_test", "hi"}, Deferred: true},
-		{Method: "kong.service.request.set_header", Args: []interface{}{"x-go-test", "hi"}, Deferred: true},
-		{Method: "kong.response.set_header", Args: []interface{}{"x-hello", "hi example.com"}, Deferred: true},
-	}
-	if !reflect.DeepEqual(calls, want) {
+	if want := accessCalls(true); !reflect.DeepEqual(calls, want) {
 		t.Fatalf("calls\n got %#v\nwant %#v", calls, want)
 	}
 	if steps != 3 {

@@ -61,6 +61,18 @@ fn greeting(pdk: &Recorder) -> String {
     args[1].as_str().unwrap().to_owned()
 }
 
+/// Runs an access event of the "hi" config and checks the plugin's greeting.
+async fn greets(client: &Client) -> Recorder {
+    let mut pdk = Recorder::new("alice");
+    let outcome = client
+        .run_event(&conf("hi"), "access", &mut pdk)
+        .await
+        .unwrap();
+    assert_eq!(outcome, EventOutcome::Done);
+    assert_eq!(greeting(&pdk), "Go says hi to example.com");
+    pdk
+}
+
 #[tokio::test]
 async fn go_plugin_is_queried_and_runs_an_access_event() {
     let server = start_server("access");
@@ -79,12 +91,7 @@ async fn go_plugin_is_queried_and_runs_an_access_event() {
     );
 
     let client = Client::new(ClientConfig::new(server.socket()));
-    let mut pdk = Recorder::new("alice");
-    let outcome = client
-        .run_event(&conf("hi"), "access", &mut pdk)
-        .await
-        .unwrap();
-    assert_eq!(outcome, EventOutcome::Done);
+    let pdk = greets(&client).await;
     assert_eq!(
         pdk.methods(),
         [
@@ -93,7 +100,6 @@ async fn go_plugin_is_queried_and_runs_an_access_event() {
             "kong.service.request.set_header"
         ]
     );
-    assert_eq!(greeting(&pdk), "Go says hi to example.com");
 }
 
 /// pdk-go defers its setters (they travel with the "ret"); one the PDK raises on still
@@ -117,13 +123,7 @@ async fn a_raising_deferred_setter_fails_the_event() {
         ["kong.request.get_header", "kong.response.set_header"],
         "calls after the raising one are not run"
     );
-    let mut pdk = Recorder::new("alice");
-    let outcome = client
-        .run_event(&conf("hi"), "access", &mut pdk)
-        .await
-        .unwrap();
-    assert_eq!(outcome, EventOutcome::Done);
-    assert_eq!(greeting(&pdk), "Go says hi to example.com");
+    greets(&client).await;
 }
 
 #[tokio::test]
@@ -133,11 +133,7 @@ async fn go_server_restart_is_seen_through_its_pid() {
     let mut config = ClientConfig::new(server.socket());
     config.max_idle = 0;
     let client = Client::new(config);
-    let mut pdk = Recorder::new("alice");
-    client
-        .run_event(&conf("hi"), "access", &mut pdk)
-        .await
-        .unwrap();
+    greets(&client).await;
 
     server.kill();
     server.restart();
@@ -150,11 +146,5 @@ async fn go_server_restart_is_seen_through_its_pid() {
     )
     .unwrap();
 
-    let mut pdk = Recorder::new("alice");
-    let outcome = client
-        .run_event(&conf("hi"), "access", &mut pdk)
-        .await
-        .unwrap();
-    assert_eq!(outcome, EventOutcome::Done);
-    assert_eq!(greeting(&pdk), "Go says hi to example.com");
+    greets(&client).await;
 }
