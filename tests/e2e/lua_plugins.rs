@@ -176,6 +176,81 @@ fn the_most_specific_instance_applies_once_a_consumer_is_known() {
     );
 }
 
+/// Kong's twelve scope levels, most specific first, by the parts an instance names: route,
+/// service, consumer, consumer group.
+const LEVELS: [(&str, bool, bool, bool, bool); 12] = [
+    ("consumer+route+service", true, true, true, false),
+    ("group+route+service", true, true, false, true),
+    ("consumer+route", true, false, true, false),
+    ("consumer+service", false, true, true, false),
+    ("group+route", true, false, false, true),
+    ("group+service", false, true, false, true),
+    ("route+service", true, true, false, false),
+    ("consumer", false, false, true, false),
+    ("group", false, false, false, true),
+    ("route", true, false, false, false),
+    ("service", false, true, false, false),
+    ("global", false, false, false, false),
+];
+
+/// Case k has its own service, route, consumer and group, with `tag` instances at level k and
+/// every less specific level: the level k instance must be the one that applies.
+fn precedence_config(up: &Upstream) -> String {
+    let mut services = String::new();
+    let mut consumers = String::new();
+    let mut groups = String::new();
+    let mut members = String::new();
+    let mut keys = Vec::new();
+    let mut plugins = String::new();
+    for k in 0..LEVELS.len() {
+        services += &format!(
+            "- name: s{k}\n  url: {}\n  routes:\n  - name: r{k}\n    paths: [/case{k}]\n",
+            up.url()
+        );
+        consumers += &format!("- username: c{k}\n");
+        groups += &format!("- name: g{k}\n");
+        members += &format!("- consumer_group: g{k}\n  consumer: c{k}\n");
+        keys.push(format!("key{k}: c{k}"));
+        for (level, route, service, consumer, group) in &LEVELS[k..] {
+            if *level == "global" {
+                continue;
+            }
+            plugins += "- name: tag\n";
+            for (on, part, name) in [
+                (route, "route", "r"),
+                (service, "service", "s"),
+                (consumer, "consumer", "c"),
+                (group, "consumer_group", "g"),
+            ] {
+                if *on {
+                    plugins += &format!("  {part}: {name}{k}\n");
+                }
+            }
+            plugins += &format!("  config: {{ value: \"{level}\" }}\n");
+        }
+    }
+    format!(
+        "_format_version: \"3.0\"\nservices:\n{services}consumers:\n{consumers}consumer_groups:\n{groups}consumer_group_consumers:\n{members}plugins:\n- name: tag\n  config: {{ value: global }}\n- name: auth-key\n  config: {{ keys: {{ {} }} }}\n{plugins}",
+        keys.join(", ")
+    )
+}
+
+#[test]
+fn each_of_kongs_twelve_scope_levels_beats_the_less_specific_ones() {
+    let up = Upstream::start("up");
+    let sluice = Sluice::start(&precedence_config(&up), &node("auth-key, tag"));
+    let http = client();
+    for (k, (level, ..)) in LEVELS.iter().enumerate() {
+        let resp = http
+            .get(sluice.url(&format!("/case{k}")))
+            .header("apikey", format!("key{k}"))
+            .send()
+            .unwrap();
+        assert_eq!(resp.status(), 200, "{level}");
+        assert_eq!(echo(resp)["headers"]["x-tag"], *level);
+    }
+}
+
 #[test]
 fn a_plugin_error_gives_kongs_500_and_the_worker_keeps_serving() {
     let up = Upstream::start("up");
