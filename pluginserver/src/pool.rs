@@ -55,12 +55,18 @@ impl Pool {
 
     /// Leases an idle live connection, or opens one. Waits at most `wait` for a free slot.
     pub(crate) async fn checkout(&self, wait: Duration) -> Result<Checkout<'_>, Error> {
-        // The semaphore is never closed, so only the wait can fail.
-        let Ok(Ok(permit)) = tokio::time::timeout(wait, self.open.acquire()).await else {
-            return Err(Error::Timeout {
-                method: "a free plugin server connection".into(),
-                after: wait,
-            });
+        // A free slot needs no timer; the semaphore is never closed, so only the wait can fail.
+        let permit = match self.open.try_acquire() {
+            Ok(permit) => permit,
+            Err(_) => match tokio::time::timeout(wait, self.open.acquire()).await {
+                Ok(Ok(permit)) => permit,
+                _ => {
+                    return Err(Error::Timeout {
+                        method: "a free plugin server connection".into(),
+                        after: wait,
+                    })
+                }
+            },
         };
         let mut saw_dead = false;
         loop {
