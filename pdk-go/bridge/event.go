@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"log"
 	"runtime/debug"
+	"strings"
 	"sync"
 
 	"github.com/sluice-gw/sluice/pdk-go/msgpack"
@@ -57,6 +58,10 @@ type Event struct {
 	finished bool       // after a terminal call or the handler's return
 	err      error      // the handler's panic, read after calls is closed
 	deferred []Call     // told, not yet handed to the server
+	// headers are the request's headers as the gateway sent them with the
+	// event, until the handler calls kong.service.request (which may change
+	// them); nil when it sent none.
+	headers map[string]interface{}
 }
 
 type reply struct {
@@ -78,6 +83,14 @@ func NewEvent() *Event {
 // gateway asks for it in plugin.HandleEvent). Call it before Start.
 func (e *Event) Defer() {
 	e.deferring = true
+}
+
+// SetRequestHeaders gives the event the request's headers the gateway sent
+// with plugin.HandleEvent (Sluice's extension), shaped as
+// kong.request.get_headers returns them, so that reading them needs no
+// round trip. Call it before Start.
+func (e *Event) SetRequestHeaders(headers map[string]interface{}) {
+	e.headers = headers
 }
 
 // Start runs handler in its own goroutine with a PdkBridge on this event.
@@ -174,6 +187,7 @@ func (b PdkBridge) Ask(method string, args ...interface{}) (interface{}, error) 
 	if e.finished {
 		return nil, ErrEventFinished
 	}
+	e.noteCall(method)
 	call.Deferred, e.deferred = e.deferred, nil
 	select {
 	case e.calls <- call:
@@ -213,8 +227,31 @@ func (b PdkBridge) Tell(method string, args ...interface{}) error {
 	if e.finished {
 		return ErrEventFinished
 	}
+	e.noteCall(method)
 	e.deferred = append(e.deferred, Call{Method: method, Args: raw})
 	return nil
+}
+
+// noteCall forgets the headers sent with the event once the handler calls
+// kong.service.request, whose setters change what kong.request.get_header
+// returns. The caller holds e.mu.
+func (e *Event) noteCall(method string) {
+	if e.headers != nil && strings.HasPrefix(method, "kong.service.request.") {
+		e.headers = nil
+	}
+}
+
+// RequestHeaders returns the request's headers the gateway sent with the
+// event, as kong.request.get_headers would return them now; ok is false
+// when it sent none or the handler may have changed them since (then ask).
+func (b PdkBridge) RequestHeaders() (headers map[string]interface{}, ok bool) {
+	e := b.event
+	if e == nil {
+		return nil, false
+	}
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.headers, e.headers != nil && !e.finished
 }
 
 // encodeArgs encodes the positional arguments as one msgpack array; no

@@ -5,6 +5,8 @@ package request
 import (
 	"sort"
 	"strconv"
+	"strings"
+	"unicode/utf8"
 
 	"github.com/sluice-gw/sluice/pdk-go/bridge"
 )
@@ -105,16 +107,43 @@ func (r Request) GetQuery(maxArgs int) (map[string][]string, error) {
 // GetHeader returns the first value of request header k, "" if absent
 // (kong.request.get_header).
 func (r Request) GetHeader(k string) (string, error) {
+	if headers, ok := r.RequestHeaders(); ok && utf8.ValidString(k) {
+		// The gateway's lookup: any case, "_" standing for "-"; the first value.
+		v := headers[strings.ToLower(strings.ReplaceAll(k, "_", "-"))]
+		if list, ok := v.([]interface{}); ok && len(list) > 0 {
+			v = list[0]
+		}
+		s, _ := bridge.ToString(v)
+		return s, nil
+	}
 	return r.AskString("kong.request.get_header", k)
 }
 
 // GetHeaders returns the request headers; maxHeaders limits how many (-1:
 // the gateway's default of 100) (kong.request.get_headers).
 func (r Request) GetHeaders(maxHeaders int) (map[string][]string, error) {
+	if headers, ok := r.RequestHeaders(); ok && (maxHeaders == -1 || maxHeaders >= 1 && lines(headers) <= maxHeaders) {
+		if m, ok := bridge.ToMultiMap(headers); ok {
+			return m, nil
+		}
+	}
 	if maxHeaders == -1 {
 		return r.AskMap("kong.request.get_headers")
 	}
 	return r.AskMap("kong.request.get_headers", maxHeaders)
+}
+
+// lines counts header lines: a repeated header once per value.
+func lines(headers map[string]interface{}) int {
+	n := 0
+	for _, v := range headers {
+		if list, ok := v.([]interface{}); ok {
+			n += len(list)
+		} else {
+			n++
+		}
+	}
+	return n
 }
 
 // GetRawBody returns the request body (kong.request.get_raw_body).

@@ -53,3 +53,45 @@ func TestGetUriCaptures(t *testing.T) {
 		}
 	}
 }
+
+// Headers the gateway sent with the event answer GetHeader and GetHeaders as
+// the gateway would, without a round trip, until the handler calls
+// kong.service.request (which may change them).
+func TestHeadersSentWithTheEvent(t *testing.T) {
+	ev := bridge.NewEvent()
+	ev.Defer()
+	ev.SetRequestHeaders(map[string]interface{}{
+		"host":      "example.com",
+		"x-api-key": []byte("k1"),
+		"accept":    []interface{}{"a/b", "c/d"},
+	})
+	var got []interface{}
+	pdktest.RunEvent(t, ev, func(b bridge.PdkBridge) {
+		r := Request{b}
+		for _, name := range []string{"Host", "X_API_KEY", "accept", "x-missing"} {
+			v, err := r.GetHeader(name)
+			got = append(got, v, err)
+		}
+		all, err := r.GetHeaders(-1)
+		got = append(got, all, err)
+		few, err := r.GetHeaders(3) // 4 lines: the gateway truncates
+		got = append(got, few, err)
+		_ = b.Tell("kong.service.request.set_header", "host", "changed.example")
+		host, err := r.GetHeader("host")
+		got = append(got, host, err)
+	},
+		pdktest.Exchange{Method: "kong.request.get_headers", Args: []interface{}{int64(3)},
+			Reply: map[string]interface{}{"host": []interface{}{"example.com"}}},
+		pdktest.Exchange{Method: "kong.request.get_header", Args: []interface{}{"host"},
+			Reply: "changed.example"},
+	)
+	want := []interface{}{
+		"example.com", nil, "k1", nil, "a/b", nil, "", nil,
+		map[string][]string{"host": {"example.com"}, "x-api-key": {"k1"}, "accept": {"a/b", "c/d"}}, nil,
+		map[string][]string{"host": {"example.com"}}, nil,
+		"changed.example", nil,
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("got  %#v\nwant %#v", got, want)
+	}
+}

@@ -69,9 +69,10 @@ func appendCall(buf []byte, c bridge.Call) []byte {
 const eventDone = "ret"
 
 // handleEvent starts the instance's handler for {InstanceId, EventName}
-// and runs it to its first PDK call or its end. With Deferred: true (a
-// Sluice gateway) the handler's setters and logging travel as deferred
-// calls.
+// and runs it to its first PDK call or its end. A Sluice gateway adds
+// Deferred: true (the handler's setters and logging travel as deferred
+// calls) and, in rewrite and access, RequestHeaders (kong.request.get_header
+// and get_headers answer from them).
 func (s *server) handleEvent(arg interface{}) (interface{}, error) {
 	const method = "plugin.HandleEvent"
 	m, err := argMap(method, arg)
@@ -104,6 +105,9 @@ func (s *server) handleEvent(arg interface{}) (interface{}, error) {
 	s.mu.Unlock()
 	if deferred, _ := m["Deferred"].(bool); deferred {
 		ev.bridge.Defer()
+	}
+	if headers, ok := m["RequestHeaders"].(map[string]interface{}); ok {
+		ev.bridge.SetRequestHeaders(headers)
 	}
 
 	ev.bridge.Start(func(b bridge.PdkBridge) { h(pdk.Init(b)) })

@@ -312,6 +312,29 @@ func TestDeferredCalls(t *testing.T) {
 	}
 }
 
+// With the request's headers sent along (Sluice, in rewrite and access),
+// reading them needs no Step: the whole event is one round trip.
+func TestRequestHeadersSentWithTheEvent(t *testing.T) {
+	_, path := startServer(t)
+	c := dial(t, path)
+	c.Deferred = true
+	c.RequestHeaders = map[string]interface{}{"host": "example.com", "accept": []interface{}{"a/b", "c/d"}}
+	id, err := c.StartInstance("go-test", testConfigJSON)
+	if err != nil {
+		t.Fatal(err)
+	}
+	calls, err := c.Event(id, "access", func(call gw.PDKCall) gw.Answer {
+		t.Fatalf("unexpected Step for %s", call.Method)
+		return gw.Answer{}
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := accessCalls(true)[3:]; !reflect.DeepEqual(calls, want) {
+		t.Fatalf("calls\n got %#v\nwant %#v", calls, want)
+	}
+}
+
 func TestStepErrorAndPhases(t *testing.T) {
 	_, path := startServer(t)
 	c := dial(t, path)

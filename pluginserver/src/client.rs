@@ -210,6 +210,7 @@ impl Client {
                     instance_id: id,
                     event_name: phase,
                     deferred: true,
+                    request_headers: pdk.request_headers(),
                 },
             )
             .await;

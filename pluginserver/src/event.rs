@@ -24,6 +24,12 @@ pub trait PdkDispatch {
     /// Runs a deferred call (one that returns nothing: a setter, logging) to completion
     /// without waiting: its reply only tells whether it raised.
     fn tell(&mut self, method: &str, args: Vec<Value>) -> PdkReply;
+
+    /// The request's headers to send with `HandleEvent` (Sluice's extension), as
+    /// `kong.request.get_headers` would return them, so the plugin reads them without a
+    /// round trip; `None` to send none (a phase where plugins rarely read them, or too
+    /// many to be worth it).
+    fn request_headers(&self) -> Option<Value>;
 }
 
 /// The outcome of one PDK call.
@@ -59,6 +65,12 @@ pub(crate) struct HandleEvent<'a> {
     /// logging) as `Deferred`, with its next call or its `"ret"`, sparing a round trip
     /// each. Kong's own servers read only the two fields above and never defer.
     pub(crate) deferred: bool,
+    /// Sluice's extension: the request headers at the start of the event (see
+    /// [`PdkDispatch::request_headers`]), like Envoy's `ext_proc` sending headers with its
+    /// first message. A server may answer `kong.request.get_header(s)` from them until the
+    /// plugin changes the request's headers.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub(crate) request_headers: Option<Value>,
 }
 
 #[derive(Serialize)]

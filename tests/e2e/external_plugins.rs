@@ -152,6 +152,11 @@ services:
     plugins:
     - name: go-keyauth
       config: {{ keys: [k1] }}
+  - name: by-x-api-key
+    paths: [/by-x-api-key]
+    plugins:
+    - name: go-keyauth
+      config: {{ keys: [k1], key_name: x_api_key }}
 plugins:
 - name: go-hello
   config: {{ message: global }}
@@ -194,6 +199,18 @@ plugins:
         .unwrap();
     assert_eq!(allowed.status(), 200);
     assert_eq!(echo(allowed)["headers"]["x-go-hello"], "global");
+
+    // The plugin reads headers from the ones sent with the event, with the gateway's
+    // lookup: any case, `_` for `-`, the first of repeated values.
+    let by_name = |values: &[&str]| {
+        let mut req = fresh_client().get(sluice.url("/by-x-api-key"));
+        for v in values {
+            req = req.header("X-Api-Key", *v);
+        }
+        req.send().unwrap().status()
+    };
+    assert_eq!(by_name(&["k1", "k2"]), 200);
+    assert_eq!(by_name(&["k2", "k1"]), 401);
 }
 
 #[test]

@@ -26,6 +26,9 @@ type Client struct {
 	Pids []int64
 	// Deferred makes Event ask for deferred calls, as Sluice does.
 	Deferred bool
+	// RequestHeaders, if set, go with HandleEvent, as Sluice sends them in
+	// rewrite and access.
+	RequestHeaders map[string]interface{}
 }
 
 // Dial connects to the server's socket.
@@ -194,6 +197,9 @@ func (c *Client) Event(instanceID int64, name string, answer func(PDKCall) Answe
 	arg := map[string]interface{}{"InstanceId": instanceID, "EventName": name}
 	if c.Deferred {
 		arg["Deferred"] = true
+	}
+	if c.RequestHeaders != nil {
+		arg["RequestHeaders"] = c.RequestHeaders
 	}
 	res, err := c.Call("plugin.HandleEvent", arg)
 	var calls []PDKCall

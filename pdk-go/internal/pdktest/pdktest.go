@@ -23,7 +23,12 @@ type Exchange struct {
 // expected calls, in order, then returns. Terminal calls get no answer.
 func Run(t testing.TB, fn func(bridge.PdkBridge), exchanges ...Exchange) {
 	t.Helper()
-	ev := bridge.NewEvent()
+	RunEvent(t, bridge.NewEvent(), fn, exchanges...)
+}
+
+// RunEvent is Run on an event the caller prepared (Defer, SetRequestHeaders).
+func RunEvent(t testing.TB, ev *bridge.Event, fn func(bridge.PdkBridge), exchanges ...Exchange) {
+	t.Helper()
 	ev.Start(fn)
 	for i, want := range exchanges {
 		call, done, err := ev.Next()

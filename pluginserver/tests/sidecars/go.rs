@@ -102,6 +102,29 @@ async fn go_plugin_is_queried_and_runs_an_access_event() {
     );
 }
 
+/// With the request's headers sent along, pdk-go reads them without asking: the event is
+/// one round trip, its calls all deferred.
+#[tokio::test]
+async fn headers_sent_with_the_event_spare_the_plugin_asking() {
+    let server = start_server("headers");
+    let client = Client::new(ClientConfig::new(server.socket()));
+    let mut pdk = Recorder::new("alice");
+    pdk.send_headers = true;
+    let outcome = client
+        .run_event(&conf("hi"), "access", &mut pdk)
+        .await
+        .unwrap();
+    assert_eq!(outcome, EventOutcome::Done);
+    assert_eq!(greeting(&pdk), "Go says hi to example.com");
+    assert_eq!(
+        pdk.methods(),
+        [
+            "kong.response.set_header",
+            "kong.service.request.set_header"
+        ]
+    );
+}
+
 /// pdk-go defers its setters (they travel with the "ret"); one the PDK raises on still
 /// fails the event, and the connection serves the next one.
 #[tokio::test]

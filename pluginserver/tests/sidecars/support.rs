@@ -155,6 +155,8 @@ pub struct Recorder {
     pub hooks: HashMap<&'static str, Hook>,
     /// Methods whose call raises (the event is abandoned).
     pub raise_on: Option<&'static str>,
+    /// Send `request_headers` with `HandleEvent`, as the gateway does in rewrite and access.
+    pub send_headers: bool,
 }
 
 impl Recorder {
@@ -171,6 +173,7 @@ impl Recorder {
             calls: Vec::new(),
             hooks: HashMap::new(),
             raise_on: None,
+            send_headers: false,
         }
     }
 
@@ -225,6 +228,17 @@ impl Recorder {
 }
 
 impl PdkDispatch for Recorder {
+    fn request_headers(&self) -> Option<Value> {
+        self.send_headers.then(|| {
+            Value::Map(
+                self.request_headers
+                    .iter()
+                    .map(|(k, v)| (Value::from(k.as_str()), v.clone()))
+                    .collect(),
+            )
+        })
+    }
+
     fn tell(&mut self, method: &str, args: Vec<Value>) -> PdkReply {
         let reply = self.answer(method, &args);
         self.calls.push((method.to_owned(), args));

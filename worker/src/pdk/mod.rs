@@ -6,7 +6,7 @@
 mod args;
 mod client;
 mod ctx;
-mod headers;
+pub(crate) mod headers;
 mod log;
 mod nginx;
 mod node;

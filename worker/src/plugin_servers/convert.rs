@@ -43,19 +43,21 @@ pub fn from_lua(value: &LuaValue) -> Value {
     convert(value, 0)
 }
 
+/// A byte string for the wire: `str` if it is text, else `bin`.
+pub fn from_bytes(bytes: &[u8]) -> Value {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => Value::from(text),
+        Err(_) => Value::Binary(bytes.to_vec()),
+    }
+}
+
 fn convert(value: &LuaValue, depth: usize) -> Value {
     match value {
         LuaValue::Boolean(b) => Value::Boolean(*b),
         LuaValue::Integer(i) => Value::from(*i),
         LuaValue::Number(n) if n.fract() == 0.0 && n.abs() < 9.0e15 => Value::from(*n as i64),
         LuaValue::Number(n) => Value::F64(*n),
-        LuaValue::String(s) => {
-            let bytes = s.as_bytes();
-            match std::str::from_utf8(&bytes) {
-                Ok(text) => Value::from(text),
-                Err(_) => Value::Binary(bytes.to_vec()),
-            }
-        }
+        LuaValue::String(s) => from_bytes(&s.as_bytes()),
         LuaValue::Table(t) if depth < MAX_DEPTH => table(t, depth + 1),
         _ => Value::Nil,
     }

@@ -10,9 +10,14 @@ use mlua::{Function, Lua, MultiValue, Table, Value as LuaValue};
 use rmpv::Value;
 use sluice_pluginserver::{PdkDispatch, PdkFuture, PdkReply};
 
-use super::convert::{from_lua, to_lua};
+use super::convert::{from_bytes, from_lua, to_lua};
+use crate::pdk::headers::DEFAULT_MAX;
 use crate::runloop::ctx::with_current;
-use crate::runloop::{drive, RequestCtx};
+use crate::runloop::{drive, Phase, RequestCtx};
+
+/// Request headers beyond this many bytes are not sent with an event: the plugin asks for
+/// what it reads instead of every event carrying them.
+const MAX_SENT_HEADER_BYTES: usize = 8 * 1024;
 
 /// The PDK as external plugins reach it, for one worker's Lua VM.
 pub struct Api {
@@ -120,5 +125,34 @@ impl PdkDispatch for Dispatch<'_> {
             Ok(()) => PdkReply::Value(Value::Nil),
             Err(e) => PdkReply::Raise(e.to_string()),
         }
+    }
+
+    /// In `rewrite` and `access`, where plugins inspect the request, headers go with the event
+    /// as `kong.request.get_headers()` returns them: lower-case names, a string per header or
+    /// an array of repeated ones. Not more than its default 100 lines, nor huge ones.
+    fn request_headers(&self) -> Option<Value> {
+        if !matches!(self.ctx.phase.get(), Phase::Rewrite | Phase::Access) {
+            return None;
+        }
+        let req = self.ctx.req.borrow();
+        let headers = &req.headers;
+        if headers.len() > DEFAULT_MAX {
+            return None;
+        }
+        let mut bytes = 0;
+        let mut map = Vec::with_capacity(headers.keys_len());
+        for name in headers.keys() {
+            let mut values = headers.get_all(name).iter().map(|v| {
+                bytes += name.as_str().len() + v.len();
+                from_bytes(v.as_bytes())
+            });
+            let first = values.next().unwrap_or(Value::Nil);
+            let value = match values.next() {
+                None => first,
+                Some(second) => Value::Array([first, second].into_iter().chain(values).collect()),
+            };
+            map.push((Value::from(name.as_str()), value));
+        }
+        (bytes <= MAX_SENT_HEADER_BYTES).then_some(Value::Map(map))
     }
 }
