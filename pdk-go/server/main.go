@@ -88,14 +88,22 @@ func serverProcs(cpus int) int {
 	return cpus / 2
 }
 
+// extensions are Sluice's extensions of MsgPack:1 this server handles,
+// announced in -dump output so that a Sluice gateway uses them (Kong's
+// ignores the field): "Deferred" calls and "RequestHeaders" with
+// plugin.HandleEvent.
+var extensions = []string{"Deferred", "RequestHeaders"}
+
 // dumpInfo prints the query command's JSON in the object form Kong reads,
-// {Protocol, SocketPath, Plugins}, naming MsgPack:1 explicitly.
+// {Protocol, SocketPath, Plugins}, naming MsgPack:1 explicitly, plus
+// Extensions.
 func dumpInfo(w io.Writer, p *plugin, socketPath string) error {
 	out, err := json.Marshal(struct {
 		Protocol   string
 		SocketPath string
 		Plugins    []pluginInfo
-	}{Protocol, socketPath, []pluginInfo{p.info()}})
+		Extensions []string
+	}{Protocol, socketPath, []pluginInfo{p.info()}, extensions})
 	if err != nil {
 		return fmt.Errorf("encoding the plugin info: %w", err)
 	}

@@ -54,6 +54,7 @@ func TestDumpShape(t *testing.T) {
 	want := map[string]interface{}{
 		"Protocol":   "MsgPack:1",
 		"SocketPath": "/run/sluice/go-schema.socket",
+		"Extensions": []interface{}{"Deferred", "RequestHeaders"},
 		"Plugins": []interface{}{map[string]interface{}{
 			"Name":     "go-schema",
 			"Phases":   []interface{}{"certificate", "access", "header_filter", "body_filter"},

@@ -16,6 +16,7 @@ use crate::error::Error;
 use crate::event::{
     parse_step, Answer, EventOutcome, HandleEvent, PdkCall, PdkDispatch, PdkReply, Step, StepIn,
 };
+use crate::info::Extensions;
 use crate::instance::{InstanceConfig, Instances, Running, Slot};
 use crate::pool::{Lease, Pool};
 use crate::step;
@@ -34,6 +35,8 @@ pub struct ClientConfig {
     /// Idle connections kept for reuse. As many as may be leased: one closed after a burst
     /// costs the next burst a connect, an accept and the server's greeting.
     pub max_idle: usize,
+    /// The protocol extensions the server announced; none for Kong's servers.
+    pub extensions: Extensions,
 }
 
 impl ClientConfig {
@@ -44,6 +47,7 @@ impl ClientConfig {
             connect_timeout: Duration::from_secs(2),
             max_connections: 64,
             max_idle: 64,
+            extensions: Extensions::default(),
         }
     }
 }
@@ -209,8 +213,13 @@ impl Client {
                 &HandleEvent {
                     instance_id: id,
                     event_name: phase,
-                    deferred: true,
-                    request_headers: pdk.request_headers(),
+                    deferred: self.config.extensions.deferred,
+                    request_headers: self
+                        .config
+                        .extensions
+                        .request_headers
+                        .then(|| pdk.request_headers())
+                        .flatten(),
                 },
             )
             .await;

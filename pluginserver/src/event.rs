@@ -63,7 +63,8 @@ pub(crate) struct HandleEvent<'a> {
     pub(crate) event_name: &'a str,
     /// Sluice's extension: the server may send calls that return nothing (setters,
     /// logging) as `Deferred`, with its next call or its `"ret"`, sparing a round trip
-    /// each. Kong's own servers read only the two fields above and never defer.
+    /// each. Sent only to servers that announce it, so Kong's see Kong's two fields.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
     pub(crate) deferred: bool,
     /// Sluice's extension: the request headers at the start of the event (see
     /// [`PdkDispatch::request_headers`]), like Envoy's `ext_proc` sending headers with its
@@ -298,6 +299,36 @@ mod tests {
             let err = parse_step(&bad).unwrap_err();
             assert!(matches!(err, Error::Protocol { .. }), "{bad}: {err}");
         }
+    }
+
+    #[test]
+    fn handle_event_is_kongs_unless_extensions_were_announced() {
+        let arg = |event: &HandleEvent| {
+            let bytes = crate::codec::encode_request(1, "plugin.HandleEvent", event).unwrap();
+            rmpv::decode::read_value(&mut bytes.as_slice()).unwrap()[3][0].clone()
+        };
+        let kong = arg(&HandleEvent {
+            instance_id: 4,
+            event_name: "access",
+            deferred: false,
+            request_headers: None,
+        });
+        assert_eq!(
+            kong,
+            map(vec![
+                ("InstanceId", 4.into()),
+                ("EventName", "access".into())
+            ])
+        );
+        let headers = map(vec![("host", "example.com".into())]);
+        let sluice = arg(&HandleEvent {
+            instance_id: 4,
+            event_name: "access",
+            deferred: true,
+            request_headers: Some(headers.clone()),
+        });
+        assert_eq!(field(&sluice, "Deferred"), Some(&Value::from(true)));
+        assert_eq!(field(&sluice, "RequestHeaders"), Some(&headers));
     }
 
     #[test]

@@ -24,11 +24,31 @@ pub struct PluginInfo {
     pub schema: Value,
 }
 
+/// Sluice's extensions of `MsgPack:1` that a server announces in its dump
+/// (`"Extensions": ["Deferred", "RequestHeaders"]`, names as the `HandleEvent` fields they add).
+/// Kong's servers announce none and so get Kong's protocol byte for byte; unknown names are
+/// ignored, so a newer server works with an older gateway.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Extensions {
+    /// `Deferred`: calls that return nothing travel with the server's next answer.
+    pub deferred: bool,
+    /// `RequestHeaders`: the request's headers go with `HandleEvent` in rewrite and access.
+    pub request_headers: bool,
+}
+
+/// What a query command printed.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dump {
+    pub plugins: Vec<PluginInfo>,
+    pub extensions: Extensions,
+}
+
 /// The plugins one configured server serves.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Served {
     pub server: PluginServer,
     pub plugins: Vec<PluginInfo>,
+    pub extensions: Extensions,
 }
 
 /// Runs every server's query command, as Kong does at init, and returns every problem found.
@@ -48,7 +68,10 @@ pub fn query_all(servers: &[PluginServer]) -> Result<Vec<Served>, Vec<String>> {
             continue;
         };
         match run_query(cmd) {
-            Ok(plugins) => {
+            Ok(Dump {
+                plugins,
+                extensions,
+            }) => {
                 for p in &plugins {
                     if let Some(other) = served
                         .iter()
@@ -63,6 +86,7 @@ pub fn query_all(servers: &[PluginServer]) -> Result<Vec<Served>, Vec<String>> {
                 served.push(Served {
                     server: server.clone(),
                     plugins,
+                    extensions,
                 });
             }
             Err(e) => errors.push(e.to_string()),
@@ -77,7 +101,7 @@ pub fn query_all(servers: &[PluginServer]) -> Result<Vec<Served>, Vec<String>> {
 
 /// Runs a query command through `/bin/sh -c` (Kong uses `io.popen`) and parses its stdout.
 /// Blocking, and it spawns no thread, so the master may call it before forking.
-pub fn run_query(cmd: &str) -> Result<Vec<PluginInfo>, Error> {
+pub fn run_query(cmd: &str) -> Result<Dump, Error> {
     let fail = |reason: String| Error::Query {
         cmd: cmd.to_owned(),
         reason,
@@ -102,10 +126,11 @@ pub fn run_query(cmd: &str) -> Result<Vec<PluginInfo>, Error> {
 }
 
 /// Parses a dump in either shape: a bare array of plugin infos (Python, JS, go-pdk ≤0.6),
-/// or `{"Protocol": ..., "Plugins": [...]}` (go-pdk ≥0.7).
-pub fn parse_query_output(text: &str) -> Result<Vec<PluginInfo>, String> {
+/// or `{"Protocol": ..., "Plugins": [...]}` (go-pdk ≥0.7, Sluice's pdk-go with `Extensions`).
+pub fn parse_query_output(text: &str) -> Result<Dump, String> {
     let dump: Value = serde_json::from_str(text.trim())
         .map_err(|e| format!("not JSON ({e}): {}", excerpt(text)))?;
+    let mut extensions = Extensions::default();
     let plugins = match &dump {
         Value::Array(items) => items,
         Value::Object(obj) => {
@@ -119,6 +144,18 @@ pub fn parse_query_output(text: &str) -> Result<Vec<PluginInfo>, String> {
                     "the server speaks {protocol}; only {MSGPACK_PROTOCOL} is supported"
                 ));
             }
+            for name in obj
+                .get("Extensions")
+                .and_then(Value::as_array)
+                .into_iter()
+                .flatten()
+            {
+                match name.as_str() {
+                    Some("Deferred") => extensions.deferred = true,
+                    Some("RequestHeaders") => extensions.request_headers = true,
+                    _ => {}
+                }
+            }
             match obj.get("Plugins") {
                 Some(Value::Array(items)) => items,
                 _ => return Err("object without a Plugins array".into()),
@@ -126,7 +163,10 @@ pub fn parse_query_output(text: &str) -> Result<Vec<PluginInfo>, String> {
         }
         _ => return Err(format!("not a plugin info table: {}", excerpt(text))),
     };
-    plugins.iter().map(parse_plugin).collect()
+    Ok(Dump {
+        plugins: plugins.iter().map(parse_plugin).collect::<Result<_, _>>()?,
+        extensions,
+    })
 }
 
 /// Validates one entry as Kong does when it loads the plugin.
@@ -194,7 +234,11 @@ mod tests {
 
     #[test]
     fn array_shape() {
-        let plugins = parse_query_output(PYTHON_DUMP).unwrap();
+        let Dump {
+            plugins,
+            extensions,
+        } = parse_query_output(PYTHON_DUMP).unwrap();
+        assert_eq!(extensions, Extensions::default());
         assert_eq!(plugins.len(), 1);
         let p = &plugins[0];
         assert_eq!(p.name, "py-demo");
@@ -207,12 +251,36 @@ mod tests {
     #[test]
     fn object_shape() {
         let msgpack = GO_DUMP.replace("ProtoBuf:1", "MsgPack:1");
-        let plugins = parse_query_output(&msgpack).unwrap();
+        let dump = parse_query_output(&msgpack).unwrap();
+        assert_eq!(
+            dump.extensions,
+            Extensions::default(),
+            "go-pdk announces none"
+        );
+        let plugins = dump.plugins;
         assert_eq!(plugins[0].name, "go-hello");
         assert_eq!(plugins[0].priority, 1);
         assert_eq!(plugins[0].version, "0.2");
         let without_protocol = r#"{"Plugins":[]}"#;
-        assert_eq!(parse_query_output(without_protocol).unwrap(), []);
+        assert_eq!(parse_query_output(without_protocol).unwrap().plugins, []);
+    }
+
+    #[test]
+    fn extensions_are_announced_by_name() {
+        let dump = |list: &str| {
+            parse_query_output(&format!(r#"{{"Extensions":{list},"Plugins":[]}}"#))
+                .unwrap()
+                .extensions
+        };
+        assert_eq!(
+            dump(r#"["RequestHeaders","Future",3,"Deferred"]"#),
+            Extensions {
+                deferred: true,
+                request_headers: true
+            }
+        );
+        assert!(!dump(r#"["Deferred"]"#).request_headers);
+        assert_eq!(dump("null"), Extensions::default());
     }
 
     #[test]
@@ -255,7 +323,7 @@ mod tests {
     #[test]
     fn runs_the_command_through_a_shell() {
         let cmd = format!("printf '%s' '{}'", PYTHON_DUMP.replace('\n', " "));
-        let plugins = run_query(&cmd).unwrap();
+        let plugins = run_query(&cmd).unwrap().plugins;
         assert_eq!(plugins[0].name, "py-demo");
     }
 

@@ -7,7 +7,7 @@ use std::sync::OnceLock;
 
 use rmpv::Value;
 use serde_json::Map;
-use sluice_pluginserver::info::run_query;
+use sluice_pluginserver::info::{run_query, Extensions};
 use sluice_pluginserver::{Client, ClientConfig, Error, EventOutcome, InstanceConfig, PluginScope};
 
 use crate::support::{raw_call, run, Recorder, Sidecar, TempDir};
@@ -39,6 +39,15 @@ fn start_server(tag: &str) -> Sidecar {
         cmd.arg("-kong-prefix").arg(&prefix);
         cmd
     })
+}
+
+/// A client with the extensions go-hello's dump announces, as the gateway makes it.
+fn sluice_client(server: &Sidecar) -> Client {
+    let mut config = ClientConfig::new(server.socket());
+    config.extensions = run_query(&format!("{} -dump", go_hello().display()))
+        .unwrap()
+        .extensions;
+    Client::new(config)
 }
 
 fn conf(message: &str) -> InstanceConfig {
@@ -81,7 +90,15 @@ async fn go_plugin_is_queried_and_runs_an_access_event() {
         go_hello().display(),
         server.dir.0.display()
     );
-    let plugins = run_query(&cmd).unwrap();
+    let dump = run_query(&cmd).unwrap();
+    assert_eq!(
+        dump.extensions,
+        Extensions {
+            deferred: true,
+            request_headers: true
+        }
+    );
+    let plugins = dump.plugins;
     assert_eq!(plugins.len(), 1);
     assert_eq!(plugins[0].name, PLUGIN);
     assert!(
@@ -90,6 +107,7 @@ async fn go_plugin_is_queried_and_runs_an_access_event() {
         plugins[0].phases
     );
 
+    // Without the extensions (as Kong's gateway), every call is asked.
     let client = Client::new(ClientConfig::new(server.socket()));
     let pdk = greets(&client).await;
     assert_eq!(
@@ -107,7 +125,7 @@ async fn go_plugin_is_queried_and_runs_an_access_event() {
 #[tokio::test]
 async fn headers_sent_with_the_event_spare_the_plugin_asking() {
     let server = start_server("headers");
-    let client = Client::new(ClientConfig::new(server.socket()));
+    let client = sluice_client(&server);
     let mut pdk = Recorder::new("alice");
     pdk.send_headers = true;
     let outcome = client
@@ -130,7 +148,7 @@ async fn headers_sent_with_the_event_spare_the_plugin_asking() {
 #[tokio::test]
 async fn a_raising_deferred_setter_fails_the_event() {
     let server = start_server("deferred");
-    let client = Client::new(ClientConfig::new(server.socket()));
+    let client = sluice_client(&server);
     let mut pdk = Recorder::new("alice");
     pdk.raise_on = Some("kong.response.set_header");
     let err = client

@@ -112,7 +112,7 @@ fn query_command_describes_the_plugin() {
         python_venv().join("bin/kong-python-pluginserver").display(),
         server.dir.0.join("plugins").display()
     );
-    let plugins = run_query(&cmd).unwrap();
+    let plugins = run_query(&cmd).unwrap().plugins;
     assert_eq!(plugins.len(), 1);
     let p = &plugins[0];
     assert_eq!(p.name, PLUGIN);

@@ -87,7 +87,11 @@ impl Plugins {
         let mut handlers = Vec::new();
         let clients: Vec<Rc<Client>> = served
             .iter()
-            .map(|s| Rc::new(Client::new(ClientConfig::new(&s.server.socket))))
+            .map(|s| {
+                let mut config = ClientConfig::new(&s.server.socket);
+                config.extensions = s.extensions;
+                Rc::new(Client::new(config))
+            })
             .collect();
         for name in &config.node.plugins.names {
             let external = served.iter().zip(&clients).find_map(|(s, client)| {
