@@ -72,7 +72,11 @@ fn greeting(pdk: &Recorder) -> String {
 
 /// Runs an access event of the "hi" config and checks the plugin's greeting.
 async fn greets(client: &Client) -> Recorder {
-    let mut pdk = Recorder::new("alice");
+    greets_with(client, Recorder::new("alice")).await
+}
+
+/// [`greets`] with a PDK set up by the caller.
+async fn greets_with(client: &Client, mut pdk: Recorder) -> Recorder {
     let outcome = client
         .run_event(&conf("hi"), "access", &mut pdk)
         .await
@@ -128,12 +132,7 @@ async fn headers_sent_with_the_event_spare_the_plugin_asking() {
     let client = sluice_client(&server);
     let mut pdk = Recorder::new("alice");
     pdk.send_headers = true;
-    let outcome = client
-        .run_event(&conf("hi"), "access", &mut pdk)
-        .await
-        .unwrap();
-    assert_eq!(outcome, EventOutcome::Done);
-    assert_eq!(greeting(&pdk), "Go says hi to example.com");
+    let pdk = greets_with(&client, pdk).await;
     assert_eq!(
         pdk.methods(),
         [
