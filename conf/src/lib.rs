@@ -14,8 +14,9 @@ mod node;
 
 pub use cidr::Cidr;
 pub use declarative::{
-    Consumer, ConsumerGroup, ConsumerGroupConsumer, DeclarativeConfig, PathHandling, Plugin,
-    Protocol, Route, Service, Target, Upstream, DEFAULT_DECLARATIVE_CONF,
+    CaCertificate, Certificate, Consumer, ConsumerGroup, ConsumerGroupConsumer, DeclarativeConfig,
+    PathHandling, Plugin, Protocol, Route, Service, Sni, Target, Upstream,
+    DEFAULT_DECLARATIVE_CONF,
 };
 pub use error::{ConfError, Errors};
 pub use node::{

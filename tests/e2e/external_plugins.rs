@@ -12,7 +12,7 @@ use nix::unistd::Pid;
 
 use crate::common::http::{echo, fresh_client, get};
 use crate::common::upstream::Upstream;
-use crate::common::{wait_for, Sluice};
+use crate::common::{failed_check, wait_for, Sluice};
 
 const LONG: Duration = Duration::from_secs(30);
 
@@ -395,13 +395,7 @@ fn a_broken_query_command_fails_the_check() {
         ),
     )
     .unwrap();
-    let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
-        .args(["check", "-c"])
-        .arg(&conf)
-        .output()
-        .unwrap();
-    assert!(!out.status.success());
-    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stderr = failed_check(&conf);
     assert!(
         stderr.contains("plugin server query command `/bin/false --dump`: exit status: 1"),
         "{stderr}"

@@ -3,7 +3,6 @@
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::process::Command;
 use std::time::Duration;
 
 use nix::sys::signal::Signal;
@@ -11,7 +10,7 @@ use nix::sys::signal::Signal;
 use crate::common::http::{builder, client, echo};
 use crate::common::tls::{client_trusting, TestCa};
 use crate::common::upstream::Upstream;
-use crate::common::{wait_for, Sluice};
+use crate::common::{failed_check, wait_for, Sluice};
 
 const LONG: Duration = Duration::from_secs(30);
 
@@ -288,13 +287,7 @@ fn check_names_the_certificate_setting_at_fault() {
     let check = |conf: &str| {
         let path = dir.path().join("sluice.conf");
         std::fs::write(&path, conf).unwrap();
-        let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
-            .args(["check", "-c"])
-            .arg(&path)
-            .output()
-            .unwrap();
-        assert!(!out.status.success());
-        String::from_utf8_lossy(&out.stderr).into_owned()
+        failed_check(&path)
     };
     let stderr = check(
         "proxy_listen = 127.0.0.1:0 ssl\nssl_cert = /nonexistent/server.crt\nssl_cert_key = /nonexistent/server.key\n",
@@ -314,5 +307,97 @@ fn check_names_the_certificate_setting_at_fault() {
             not_pem.display()
         )),
         "{stderr}"
+    );
+}
+
+/// Kong's `certificates` and `snis`: the client's SNI picks the certificate (an exact name, then
+/// a wildcard), any other name gets `ssl_cert`; a certificate that does not load fails
+/// `sluice check`, named by its id.
+#[test]
+fn certificate_entities_are_served_by_sni() {
+    let ca = TestCa::new();
+    let certs = tempfile::tempdir().unwrap();
+    let (cert, key) = ca.leaf(&["default.test"]).write(certs.path(), "server");
+    let (exact, wild) = (ca.leaf(&["exact.test"]), ca.leaf(&["*.wild.test"]));
+    let up = Upstream::start("up");
+    let entities = format!(
+        "certificates:\n- cert: {:?}\n  key: {:?}\n  snis: [exact.test]\n\
+         - id: 0e9f3c8a-1111-4b5e-9c1d-000000000001\n  cert: {:?}\n  key: {:?}\n\
+         snis:\n- name: \"*.wild.test\"\n  certificate: 0e9f3c8a-1111-4b5e-9c1d-000000000001\n",
+        exact.cert, exact.key, wild.cert, wild.key
+    );
+    let yml = format!(
+        "_format_version: \"3.0\"\nservices:\n- name: s\n  url: {}\n  routes:\n  - paths: [/]\n{entities}",
+        up.url()
+    );
+    let sluice = Sluice::start(&yml, &ssl_node(&cert, &key));
+    let ssl = sluice.proxy_ssl.expect("an ssl listener");
+    let get = |name: &str| {
+        client_trusting(ca.der(), Some((name, ssl)))
+            .get(format!("https://{name}:{}/", ssl.port()))
+            .send()
+    };
+    for name in ["exact.test", "a.wild.test", "b.wild.test", "default.test"] {
+        assert_eq!(get(name).unwrap().status(), 200, "{name}");
+    }
+    let err = get("other.test").expect_err("other.test gets the default certificate");
+    assert!(format!("{err:?}").contains("default.test"), "{err:?}");
+
+    let bad = yml.replace(&format!("{:?}", wild.key), &format!("{:?}", exact.key));
+    let conf = certs.path().join("sluice.conf");
+    let kong_yml = certs.path().join("kong.yml");
+    std::fs::write(&kong_yml, bad).unwrap();
+    std::fs::write(
+        &conf,
+        format!("declarative_config = {}\n", kong_yml.display()),
+    )
+    .unwrap();
+    let stderr = failed_check(&conf);
+    assert!(
+        stderr.contains(
+            "certificate 0e9f3c8a-1111-4b5e-9c1d-000000000001: cert: the key does not fit"
+        ),
+        "{stderr}"
+    );
+}
+
+/// A service presents its `client_certificate` to an upstream that demands one (mutual TLS),
+/// and with `tls_verify` trusts exactly its `ca_certificates`, not `lua_ssl_trusted_certificate`.
+/// Kept-alive connections are not shared between services that differ in these.
+#[test]
+fn services_present_client_certificates_and_trust_their_ca_certificates() {
+    let (server_ca, client_ca) = (TestCa::new(), TestCa::new());
+    let up = Upstream::start_mtls("mtls", &server_ca.leaf(&["secure.test"]), &client_ca);
+    let gateway = client_ca.leaf(&["gateway.test"]);
+    let yml = format!(
+        "_format_version: \"3.0\"\nupstreams:\n{}\
+         certificates:\n- id: 0e9f3c8a-2222-4b5e-9c1d-000000000001\n  cert: {:?}\n  key: {:?}\n\
+         ca_certificates:\n- id: 0e9f3c8a-2222-4b5e-9c1d-0000000000ca\n  cert: {:?}\n\
+         - id: 0e9f3c8a-2222-4b5e-9c1d-0000000000cb\n  cert: {:?}\n\
+         services:\n\
+         - name: mtls\n  host: up\n  protocol: https\n  client_certificate: 0e9f3c8a-2222-4b5e-9c1d-000000000001\n  routes:\n  - paths: [/mtls]\n\
+         - name: anonymous\n  host: up\n  protocol: https\n  retries: 0\n  routes:\n  - paths: [/anonymous]\n\
+         - name: trusting\n  host: up\n  protocol: https\n  tls_verify: true\n  client_certificate: {{id: 0e9f3c8a-2222-4b5e-9c1d-000000000001}}\n  ca_certificates: [0e9f3c8a-2222-4b5e-9c1d-0000000000ca]\n  routes:\n  - paths: [/trusting]\n\
+         - name: distrusting\n  host: up\n  protocol: https\n  tls_verify: true\n  retries: 0\n  client_certificate: 0e9f3c8a-2222-4b5e-9c1d-000000000001\n  ca_certificates: [0e9f3c8a-2222-4b5e-9c1d-0000000000cb]\n  routes:\n  - paths: [/distrusting]\n",
+        named_upstream("up", &up),
+        gateway.cert,
+        gateway.key,
+        server_ca.pem,
+        client_ca.pem,
+    );
+    let sluice = Sluice::start(&yml, "worker_processes = 1\n");
+    let http = client();
+    let status = |path: &str| http.get(sluice.url(path)).send().unwrap().status();
+    assert_eq!(status("/mtls"), 200);
+    // The connection /mtls left in the pool has the client certificate: not for this service.
+    assert_eq!(status("/anonymous"), 502);
+    assert_eq!(status("/trusting"), 200);
+    // The upstream's certificate is not issued by the one CA this service trusts.
+    assert_eq!(status("/distrusting"), 502);
+    assert_eq!(status("/mtls"), 200);
+    let log = sluice.error_log();
+    assert!(
+        log.contains("SSL handshake with the upstream failed: invalid peer certificate"),
+        "the distrusting service names why:\n{log}"
     );
 }

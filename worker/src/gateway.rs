@@ -104,13 +104,16 @@ impl Gateway {
                 (u.name.clone(), Rc::new(Balancer::new(targets.collect())))
             })
             .collect();
-        let verifying = decl.services.iter().any(|s| s.tls_verify == Some(true));
+        let verifying = decl
+            .services
+            .iter()
+            .any(|s| s.tls_verify == Some(true) && s.ca_certificate_ids.is_empty());
         let connectors = Connectors::new(&config.node.lua_ssl_trusted_certificate, verifying)?;
         let services: Vec<Service> = decl
             .services
             .iter()
             .map(|s| service(decl, s, &upstreams, &connectors))
-            .collect();
+            .collect::<Result<_, _>>()?;
         let specs: Vec<RouteSpec> = decl.routes.iter().map(route_spec).collect();
         let router = Router::new(&specs).map_err(|e| e.to_string())?;
         let routes = decl
@@ -241,13 +244,13 @@ fn service(
     s: &sluice_conf::Service,
     upstreams: &HashMap<String, Rc<Balancer>>,
     connectors: &Connectors,
-) -> Service {
+) -> Result<Service, String> {
     let upstream = decl.upstream_by_name(&s.host);
     let balancer = match upstreams.get(&s.host) {
         Some(b) => b.clone(),
         None => Rc::new(Balancer::new(vec![Target::new(s.host.clone(), s.port, 1)])),
     };
-    Service {
+    Ok(Service {
         id: s.id.to_string(),
         name: s.name.clone().unwrap_or_else(|| s.id.to_string()),
         path: s.path.clone(),
@@ -257,16 +260,13 @@ fn service(
             read: Duration::from_millis(s.read_timeout.into()),
         },
         https: matches!(s.protocol, Protocol::Https | Protocol::Grpcs),
-        tls: match (&connectors.verified, s.tls_verify) {
-            (Some(verified), Some(true)) => verified.clone(),
-            _ => connectors.unverified.clone(),
-        },
+        tls: connectors.for_service(s, decl)?,
         retries: s.retries,
         balancer,
         host_header: upstream
             .and_then(|u| u.host_header.as_deref())
             .and_then(|h| HeaderValue::from_str(h).ok()),
-    }
+    })
 }
 
 /// Each consumer's group ids, ordered by group name.

@@ -10,6 +10,7 @@
 
 mod access_log;
 mod admin;
+mod certificates;
 mod gateway;
 mod http2;
 mod pdk;
@@ -51,14 +52,18 @@ pub fn log_level(level: sluice_conf::LogLevel) -> sluice_log::Level {
 }
 
 /// Checks what only a worker would notice at start-up (route regexes the router rejects, plugins
-/// that fail to load, plugin configs their schemas refuse, certificates that do not load), so
-/// `sluice check`, start and reload report it before any worker is forked. Uses a throwaway Lua
-/// VM. The default certificate is left out: the master makes it after the check.
+/// that fail to load, plugin configs their schemas refuse, `ssl_cert` files or `certificates`
+/// entities that do not load), so `sluice check`, start and reload report it before any worker is
+/// forked. Uses a throwaway Lua VM. The default certificate is left out: the master makes it after
+/// the check.
 pub fn check(loaded: &Loaded) -> Result<(), String> {
     let node = &loaded.config.node;
-    if !node.ssl_cert.is_empty() {
-        tls::acceptor(&node.ssl_cert_pairs())?;
-    }
+    let pairs = if node.ssl_cert.is_empty() {
+        Vec::new()
+    } else {
+        node.ssl_cert_pairs()
+    };
+    tls::acceptor(&pairs, &loaded.config.declarative)?;
     let settings = settings::Settings::from_node(node, node.worker_processes);
     let zones = sluice_shdict::ZoneSet::default();
     let lua = plugins::vm(&loaded.config, None, &zones)?;

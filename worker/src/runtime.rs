@@ -80,7 +80,7 @@ async fn serve(init: WorkerInit<'_>) -> i32 {
         Err(e) => sluice_log::error!("cannot open the access log: {e}"),
     }
     let tls = if init.listeners.iter().any(|l| l.ssl) {
-        match crate::tls::acceptor(&config.node.ssl_cert_pairs()) {
+        match crate::tls::acceptor(&config.node.ssl_cert_pairs(), &config.declarative) {
             Ok(acceptor) => Some(acceptor),
             Err(e) => {
                 sluice_log::emerg!("worker {} cannot start: {e}", init.slot);

@@ -13,8 +13,10 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
 use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, ServerConfig, SignatureScheme};
-use sluice_conf::TrustedCa;
+use sluice_conf::{DeclarativeConfig, Service, TrustedCa};
 use tokio_rustls::{TlsAcceptor, TlsConnector};
+
+use crate::certificates::{self, BySni, KeyTypes};
 
 const ALPN_HTTP11: &[u8] = b"http/1.1";
 const ALPN_H2: &[u8] = b"h2";
@@ -23,10 +25,15 @@ fn provider() -> Arc<CryptoProvider> {
     Arc::new(rustls::crypto::ring::default_provider())
 }
 
-/// The acceptor for `ssl` listeners, serving the `ssl_cert` / `ssl_cert_key` pairs (PEM).
-pub fn acceptor(pairs: &[(PathBuf, PathBuf)]) -> Result<TlsAcceptor, String> {
+/// The acceptor for `ssl` listeners, serving the certificate of the client's SNI from the
+/// declarative config's `certificates`, else the `ssl_cert` / `ssl_cert_key` pairs (PEM).
+pub fn acceptor(
+    pairs: &[(PathBuf, PathBuf)],
+    decl: &DeclarativeConfig,
+) -> Result<TlsAcceptor, String> {
     let provider = provider();
-    let keys = pairs
+    let by_sni = BySni::load(decl, &provider)?;
+    let default = pairs
         .iter()
         .map(|(cert, key)| certified_key(cert, key, &provider).map(Arc::new))
         .collect::<Result<Vec<_>, _>>()?;
@@ -34,7 +41,10 @@ pub fn acceptor(pairs: &[(PathBuf, PathBuf)]) -> Result<TlsAcceptor, String> {
         .with_safe_default_protocol_versions()
         .map_err(|e| e.to_string())?
         .with_no_client_auth()
-        .with_cert_resolver(Arc::new(ByKeyType(keys)));
+        .with_cert_resolver(Arc::new(Resolver {
+            by_sni,
+            default: KeyTypes(default),
+        }));
     config.alpn_protocols = vec![ALPN_HTTP11.to_vec()];
     Ok(TlsAcceptor::from(Arc::new(config)))
 }
@@ -74,72 +84,133 @@ fn certified_key(
     })
 }
 
-/// Picks the first certificate whose key can sign with a scheme the client offers, so an RSA and
-/// an ECDSA certificate can be served side by side as nginx does.
+/// The SNI's certificate when one matches, else the default.
 #[derive(Debug)]
-struct ByKeyType(Vec<Arc<CertifiedKey>>);
+struct Resolver {
+    by_sni: BySni,
+    default: KeyTypes,
+}
 
-impl ResolvesServerCert for ByKeyType {
+impl ResolvesServerCert for Resolver {
     fn resolve(&self, hello: ClientHello<'_>) -> Option<Arc<CertifiedKey>> {
-        self.0
-            .iter()
-            .find(|k| k.key.choose_scheme(hello.signature_schemes()).is_some())
-            .cloned()
+        let keys = hello.server_name().and_then(|name| self.by_sni.find(name));
+        keys.unwrap_or(&self.default).choose(&hello)
     }
 }
 
-/// How upstream TLS connections are made for one service: verified against
-/// `lua_ssl_trusted_certificate` (`tls_verify`), or not (Kong's default).
+/// How upstream TLS connections are made for one service: verified or not (Kong's default),
+/// against `lua_ssl_trusted_certificate` or the service's `ca_certificates`, with its
+/// `client_certificate` if it has one.
 #[derive(Clone)]
 pub struct Connector {
     pub inner: TlsConnector,
-    pub verify: bool,
+    /// The connector's settings: a pooled connection is reused only by a connector with the
+    /// same (Kong keys its upstream keep-alive pools the same way).
+    pub kind: Arc<str>,
 }
 
-/// The unverified connector and, when a service asks for `tls_verify`, the verifying one.
+/// The shared connectors (unverified, and verified against `lua_ssl_trusted_certificate`
+/// when some service asks for `tls_verify`), and what a service's own connector needs.
 pub struct Connectors {
-    pub unverified: Connector,
-    pub verified: Option<Connector>,
+    provider: Arc<CryptoProvider>,
+    unverified: Connector,
+    verified: Option<(Connector, Arc<dyn ServerCertVerifier>)>,
 }
 
 impl Connectors {
-    /// Loads the trusted CAs only when `verifying` (some service has `tls_verify`).
+    /// Loads the trusted CAs only when `verifying` (some service has `tls_verify` without
+    /// `ca_certificates` of its own).
     pub fn new(trusted: &[TrustedCa], verifying: bool) -> Result<Connectors, String> {
         let provider = provider();
-        let unverified =
-            client_config(provider.clone(), Arc::new(NoVerification(provider.clone())))?;
+        let no_verification: Arc<dyn ServerCertVerifier> =
+            Arc::new(NoVerification(provider.clone()));
+        let unverified = Connector {
+            inner: client_config(&provider, no_verification, None)?,
+            kind: "unverified".into(),
+        };
         let verified = if verifying {
-            let roots = Arc::new(root_store(trusted)?);
-            let verifier = WebPkiServerVerifier::builder_with_provider(roots, provider.clone())
-                .build()
+            let roots = root_store(trusted)?;
+            let verifier = verifier(roots, &provider)
                 .map_err(|e| format!("lua_ssl_trusted_certificate: {e}"))?;
-            Some(Connector {
-                inner: client_config(provider, verifier)?,
-                verify: true,
-            })
+            let connector = Connector {
+                inner: client_config(&provider, verifier.clone(), None)?,
+                kind: "verified".into(),
+            };
+            Some((connector, verifier))
         } else {
             None
         };
         Ok(Connectors {
-            unverified: Connector {
-                inner: unverified,
-                verify: false,
-            },
+            provider,
+            unverified,
             verified,
+        })
+    }
+
+    /// The connector of `s`: a shared one, unless it presents a client certificate or verifies
+    /// against its own `ca_certificates` (only with `tls_verify`, as in Kong).
+    pub fn for_service(&self, s: &Service, decl: &DeclarativeConfig) -> Result<Connector, String> {
+        let verify = s.tls_verify == Some(true);
+        let own_cas = verify && !s.ca_certificate_ids.is_empty();
+        let shared_verifier = match &self.verified {
+            _ if !verify || own_cas => None,
+            Some((connector, verifier)) => Some((connector, verifier)),
+            // Never: the gateway asks for the verified connector when a service needs it.
+            None => return Err("tls_verify: lua_ssl_trusted_certificate is not loaded".into()),
+        };
+        if s.client_certificate_id.is_none() && !own_cas {
+            return Ok(shared_verifier.map_or(&self.unverified, |(c, _)| c).clone());
+        }
+        let verifier = match shared_verifier {
+            _ if own_cas => {
+                let roots = certificates::ca_roots(decl, &s.ca_certificate_ids)?;
+                verifier(roots, &self.provider)?
+            }
+            Some((_, verifier)) => verifier.clone(),
+            None => Arc::new(NoVerification(self.provider.clone())),
+        };
+        let client = s
+            .client_certificate_id
+            .map(|id| certificates::client_auth(decl, id))
+            .transpose()?;
+        let verified = if verify { "verified" } else { "unverified" };
+        Ok(Connector {
+            inner: client_config(&self.provider, verifier, client)?,
+            kind: format!(
+                "{verified} ca={:?} client={:?}",
+                s.ca_certificate_ids, s.client_certificate_id
+            )
+            .into(),
         })
     }
 }
 
+fn verifier(
+    roots: RootCertStore,
+    provider: &Arc<CryptoProvider>,
+) -> Result<Arc<dyn ServerCertVerifier>, String> {
+    let verifier = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+        .build()
+        .map_err(|e| e.to_string())?;
+    Ok(verifier)
+}
+
 fn client_config(
-    provider: Arc<CryptoProvider>,
+    provider: &Arc<CryptoProvider>,
     verifier: Arc<dyn ServerCertVerifier>,
+    client: Option<(Vec<CertificateDer<'static>>, PrivateKeyDer<'static>)>,
 ) -> Result<TlsConnector, String> {
-    let mut config = ClientConfig::builder_with_provider(provider)
+    let builder = ClientConfig::builder_with_provider(provider.clone())
         .with_safe_default_protocol_versions()
         .map_err(|e| e.to_string())?
         .dangerous()
-        .with_custom_certificate_verifier(verifier)
-        .with_no_client_auth();
+        .with_custom_certificate_verifier(verifier);
+    let mut config = match client {
+        Some((chain, key)) => builder
+            .with_client_auth_cert(chain, key)
+            .map_err(|e| format!("client_certificate: {e}"))?,
+        None => builder.with_no_client_auth(),
+    };
     config.alpn_protocols = vec![ALPN_HTTP11.to_vec()];
     Ok(TlsConnector::from(Arc::new(config)))
 }
@@ -250,6 +321,13 @@ mod tests {
         assert!(server_name("bad name").is_err());
     }
 
+    use uuid::Uuid;
+
+    /// A declarative config without certificates.
+    fn none() -> DeclarativeConfig {
+        DeclarativeConfig::default()
+    }
+
     /// Writes a PEM file into a fresh temporary directory.
     fn pem(name: &str, text: &str) -> PathBuf {
         let dir = std::env::temp_dir().join(format!("sluice-tls-{}", std::process::id()));
@@ -268,21 +346,79 @@ mod tests {
             pem("a.key", &a.signing_key.serialize_pem()),
         );
         let b_key = pem("b.key", &b.signing_key.serialize_pem());
-        assert!(acceptor(&[(a_crt.clone(), a_key.clone())]).is_ok());
-        let Err(e) = acceptor(&[(a_crt.clone(), b_key)]) else {
+        assert!(acceptor(&[(a_crt.clone(), a_key.clone())], &none()).is_ok());
+        let Err(e) = acceptor(&[(a_crt.clone(), b_key)], &none()) else {
             panic!("a key of another certificate was accepted");
         };
         assert!(
             e.starts_with("ssl_cert_key: '") && e.contains("does not fit"),
             "{e}"
         );
-        let Err(e) = acceptor(&[(a_key.clone(), a_key)]) else {
+        let Err(e) = acceptor(&[(a_key.clone(), a_key)], &none()) else {
             panic!("a key was accepted as a certificate");
         };
         assert!(e.starts_with("ssl_cert: no certificate in"), "{e}");
         // A PEM certificate is a trusted CA as well.
         let verified = Connectors::new(&[TrustedCa::File(a_crt)], true).unwrap();
-        assert!(verified.verified.is_some_and(|c| c.verify));
+        assert!(verified
+            .verified
+            .is_some_and(|(c, _)| &*c.kind == "verified"));
+    }
+
+    #[test]
+    fn services_with_their_own_certificates_get_their_own_connector() {
+        let leaf = rcgen::generate_simple_self_signed(vec!["c.test".into()]).unwrap();
+        let (cert, ca) = (Uuid::from_u128(1), Uuid::from_u128(2));
+        let decl = DeclarativeConfig {
+            certificates: vec![sluice_conf::Certificate {
+                id: cert,
+                cert: leaf.cert.pem(),
+                key: leaf.signing_key.serialize_pem(),
+                alt: None,
+                tags: vec![],
+            }],
+            ca_certificates: vec![sluice_conf::CaCertificate {
+                id: ca,
+                cert: "not PEM".into(),
+                tags: vec![],
+            }],
+            ..DeclarativeConfig::default()
+        };
+        let trusted = TrustedCa::File(pem("trusted.crt", &leaf.cert.pem()));
+        let connectors = Connectors::new(&[trusted], true).unwrap();
+        let service = |verify, client, cas: Vec<Uuid>| Service {
+            tls_verify: verify,
+            client_certificate_id: client,
+            ca_certificate_ids: cas,
+            ..DeclarativeConfig::parse(
+                "_format_version: \"3.0\"\nservices:\n- url: https://x.test\n",
+                "k",
+            )
+            .unwrap()
+            .services[0]
+                .clone()
+        };
+        let kind = |s: &Service| connectors.for_service(s, &decl).map(|c| c.kind);
+        assert_eq!(
+            kind(&service(None, None, vec![])).unwrap(),
+            "unverified".into()
+        );
+        assert_eq!(
+            kind(&service(Some(true), None, vec![])).unwrap(),
+            "verified".into()
+        );
+        let own = kind(&service(None, Some(cert), vec![])).unwrap();
+        assert!(own.starts_with("unverified ca=[] client=Some("), "{own}");
+        // CAs count only with tls_verify, as in Kong.
+        assert_eq!(
+            kind(&service(None, None, vec![ca])).unwrap(),
+            "unverified".into()
+        );
+        let err = kind(&service(Some(true), None, vec![ca])).unwrap_err();
+        assert_eq!(
+            err,
+            format!("ca_certificate {ca}: cert: invalid certificate: no PEM certificate")
+        );
     }
 
     #[test]
@@ -292,7 +428,7 @@ mod tests {
             pem("h2.crt", &cert.cert.pem()),
             pem("h2.key", &cert.signing_key.serialize_pem()),
         );
-        let http1 = acceptor(&[pair]).unwrap();
+        let http1 = acceptor(&[pair], &none()).unwrap();
         let http2 = offering_h2(&http1);
         assert_eq!(http1.config().alpn_protocols, [b"http/1.1".to_vec()]);
         assert_eq!(
@@ -304,7 +440,7 @@ mod tests {
     #[test]
     fn missing_files_name_the_key() {
         let missing = Path::new("/nonexistent/cert.pem");
-        let Err(e) = acceptor(&[(missing.into(), missing.into())]) else {
+        let Err(e) = acceptor(&[(missing.into(), missing.into())], &none()) else {
             panic!("a missing certificate was accepted");
         };
         assert!(

@@ -4,8 +4,8 @@
 
 use super::consumers::{self, CredentialSchema, CREDENTIALS};
 use super::fields::{Fields, Sink};
-use super::model::{ConsumerGroupConsumer, DeclarativeConfig, Plugin, Target};
-use super::{ids, plugins, routes, services, upstreams};
+use super::model::{Certificate, ConsumerGroupConsumer, DeclarativeConfig, Plugin, Sni, Target};
+use super::{certificates, ids, plugins, routes, services, upstreams};
 use crate::error::Errors;
 use serde_json::{json, Value};
 use std::collections::{HashMap, HashSet};
@@ -19,6 +19,8 @@ enum Kind {
     Upstreams,
     Consumers,
     ConsumerGroups,
+    Certificates,
+    CaCertificates,
 }
 
 impl Kind {
@@ -29,6 +31,8 @@ impl Kind {
             Kind::Upstreams => "upstreams",
             Kind::Consumers => "consumers",
             Kind::ConsumerGroups => "consumer_groups",
+            Kind::Certificates => "certificates",
+            Kind::CaCertificates => "ca_certificates",
         }
     }
 }
@@ -70,6 +74,9 @@ enum Slot {
     Target(usize),
     Credential(&'static str, usize),
     Member(usize, Kind),
+    SniCertificate(usize),
+    ServiceClientCertificate(usize),
+    ServiceCaCertificate(usize, usize),
 }
 
 /// A reference by name or id, resolved after every entity is read.
@@ -82,15 +89,7 @@ struct Reference {
 }
 
 /// Top-level entities Kong accepts that Sluice does not support yet.
-const UNSUPPORTED: [&str; 7] = [
-    "certificates",
-    "snis",
-    "ca_certificates",
-    "vaults",
-    "keys",
-    "key_sets",
-    "filter_chains",
-];
+const UNSUPPORTED: [&str; 4] = ["vaults", "keys", "key_sets", "filter_chains"];
 
 /// Reads `doc` into a resolved config; every problem is in the returned errors.
 pub(crate) fn collect(doc: &Value, source: &str) -> (DeclarativeConfig, Errors) {
@@ -162,6 +161,9 @@ impl Collector {
             c.member(v, p, None)
         });
         self.each(&mut f, "plugins", |c, v, p| c.plugin(v, p, None));
+        self.each(&mut f, "certificates", |c, v, p| c.certificate(v, p));
+        self.each(&mut f, "snis", |c, v, p| c.sni(v, p, None));
+        self.each(&mut f, "ca_certificates", |c, v, p| c.ca_certificate(v, p));
         for schema in &CREDENTIALS {
             self.each(&mut f, schema.entity, |c, v, p| {
                 c.credential(schema, v, p, None)
@@ -313,6 +315,26 @@ impl Collector {
         let given = self.given_id(&mut f);
         let mut s = services::read(&mut f, &mut self.sink);
         (s.id, _) = self.assign_id("services", given, s.name.clone(), f.path());
+        let index = self.out.services.len();
+        if let Some(value) = self.reference(&mut f, "client_certificate") {
+            let slot = Slot::ServiceClientCertificate(index);
+            let (kind, path) = (Kind::Certificates, f.at("client_certificate"));
+            self.refer(
+                Foreign::Named(value),
+                slot,
+                "client_certificate",
+                kind,
+                path,
+            );
+        }
+        let path = f.at("ca_certificates");
+        let cas = f.strings("ca_certificates", &mut self.sink);
+        s.ca_certificate_ids = vec![Uuid::nil(); cas.len()];
+        for (j, value) in cas.into_iter().enumerate() {
+            let slot = Slot::ServiceCaCertificate(index, j);
+            let (kind, path) = (Kind::CaCertificates, format!("{path}[{j}]"));
+            self.refer(Foreign::Named(value), slot, "ca_certificates", kind, path);
+        }
         if let Some(name) = &s.name {
             self.endpoint_key(Kind::Services, "name", name, s.id, f.path());
         }
@@ -383,6 +405,89 @@ impl Collector {
         }
         self.out.plugins.push(p);
         self.plugin_paths.push((f.path().to_string(), !new));
+    }
+
+    /// A reference to a top-level record, written as its id (or key) or as `{id: ...}`, the
+    /// form of Kong's own exports.
+    fn reference(&mut self, f: &mut Fields, field: &'static str) -> Option<String> {
+        match f.value(field)? {
+            Value::String(value) => Some(value.clone()),
+            Value::Object(o) if o.len() == 1 && o.get("id").is_some_and(Value::is_string) => {
+                o.get("id").and_then(Value::as_str).map(str::to_owned)
+            }
+            _ => {
+                self.sink
+                    .error(f.at(field), "expected an id, or a record {id = ...}");
+                None
+            }
+        }
+    }
+
+    fn ca_certificate(&mut self, v: &Value, path: String) {
+        let Some(mut f) = Fields::new(v, path, &mut self.sink) else {
+            return;
+        };
+        let given = self.given_id(&mut f);
+        let mut ca = certificates::read_ca_certificate(&mut f, &mut self.sink);
+        (ca.id, _) = self.assign_id("ca_certificates", given, None, f.path());
+        f.finish(&mut self.sink);
+        self.out.ca_certificates.push(ca);
+    }
+
+    fn certificate(&mut self, v: &Value, path: String) {
+        let Some(mut f) = Fields::new(v, path, &mut self.sink) else {
+            return;
+        };
+        let given = self.given_id(&mut f);
+        let mut c: Certificate = certificates::read_certificate(&mut f, &mut self.sink);
+        (c.id, _) = self.assign_id("certificates", given, None, f.path());
+        let parent = Some(Parent {
+            kind: Kind::Certificates,
+            id: c.id,
+        });
+        self.each(&mut f, "snis", |col, v, p| col.sni(v, p, parent));
+        f.finish(&mut self.sink);
+        self.out.certificates.push(c);
+    }
+
+    /// A nested SNI may also be written as its bare name, as Kong's Admin API takes it.
+    fn sni(&mut self, v: &Value, path: String, parent: Option<Parent>) {
+        let named;
+        let v = match (v, parent) {
+            (Value::String(name), Some(_)) => {
+                named = json!({ "name": name });
+                &named
+            }
+            _ => v,
+        };
+        let Some(mut f) = Fields::new(v, path, &mut self.sink) else {
+            return;
+        };
+        let given = self.given_id(&mut f);
+        let certificate = self.foreign(&mut f, "certificate", Kind::Certificates, parent);
+        self.require(&certificate, &f, "certificate");
+        let (name, tags) = certificates::read_sni(&mut f, &mut self.sink);
+        f.finish(&mut self.sink);
+        let Some(name) = name.filter(|name| self.unique("snis", "name", name, f.path())) else {
+            return;
+        };
+        let (id, _) = self.assign_id("snis", given, Some(name.clone()), f.path());
+        let slot = Slot::SniCertificate(self.out.snis.len());
+        let certificate_id = self
+            .refer(
+                certificate,
+                slot,
+                "certificate",
+                Kind::Certificates,
+                f.at("certificate"),
+            )
+            .unwrap_or_default();
+        self.out.snis.push(Sni {
+            id,
+            name,
+            certificate_id,
+            tags,
+        });
     }
 
     fn upstream(&mut self, v: &Value, path: String) {
@@ -624,6 +729,11 @@ impl Collector {
                     self.out.consumer_group_consumers[i].consumer_group_id = id
                 }
                 Slot::Member(i, _) => self.out.consumer_group_consumers[i].consumer_id = id,
+                Slot::SniCertificate(i) => self.out.snis[i].certificate_id = id,
+                Slot::ServiceClientCertificate(i) => {
+                    self.out.services[i].client_certificate_id = Some(id)
+                }
+                Slot::ServiceCaCertificate(i, j) => self.out.services[i].ca_certificate_ids[j] = id,
             }
         }
         for t in std::mem::take(&mut self.loose_targets) {

@@ -6,6 +6,7 @@
 //! referencing it by name or id. Ids are Kong's deterministic UUIDv5s. Every error is collected
 //! with the path of the offending value (`services[1].routes[0].paths[2]`).
 
+mod certificates;
 mod collect;
 mod consumers;
 mod document;
@@ -20,8 +21,8 @@ mod uri;
 mod validate;
 
 pub use model::{
-    Consumer, ConsumerGroup, ConsumerGroupConsumer, DeclarativeConfig, PathHandling, Plugin,
-    Protocol, Route, Service, Target, Upstream,
+    CaCertificate, Certificate, Consumer, ConsumerGroup, ConsumerGroupConsumer, DeclarativeConfig,
+    PathHandling, Plugin, Protocol, Route, Service, Sni, Target, Upstream,
 };
 
 use crate::error::{ConfError, Errors};

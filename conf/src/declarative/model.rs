@@ -30,6 +30,12 @@ pub struct DeclarativeConfig {
     /// by entity name, kept as JSON for the plugins that own them, each with its `id` and a
     /// resolved `consumer: {"id": ...}`.
     pub credentials: BTreeMap<String, Vec<Value>>,
+    /// Certificates served to clients by SNI (`certificates`).
+    pub certificates: Vec<Certificate>,
+    /// Server names and their certificates (`snis`, nested in certificates or top-level).
+    pub snis: Vec<Sni>,
+    /// Trusted CAs services may verify their upstreams against (`ca_certificates`).
+    pub ca_certificates: Vec<CaCertificate>,
 }
 
 impl DeclarativeConfig {
@@ -130,6 +136,11 @@ pub struct Service {
     pub tags: Vec<String>,
     pub tls_verify: Option<bool>,
     pub tls_verify_depth: Option<u8>,
+    /// The `certificates` entity presented to the upstream when it asks for one (mutual TLS).
+    pub client_certificate_id: Option<Uuid>,
+    /// `ca_certificates` entities: with `tls_verify`, the upstream's certificate must chain to
+    /// one of them (instead of `lua_ssl_trusted_certificate`).
+    pub ca_certificate_ids: Vec<Uuid>,
 }
 
 /// Kong's `path_handling`.
@@ -163,6 +174,39 @@ pub struct Route {
     pub request_buffering: bool,
     pub response_buffering: bool,
     pub snis: Vec<String>,
+    pub tags: Vec<String>,
+}
+
+/// A certificate served to TLS clients whose SNI names it (`certificates`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Certificate {
+    pub id: Uuid,
+    /// PEM: the certificate, then its chain.
+    pub cert: String,
+    /// PEM private key.
+    pub key: String,
+    /// `cert_alt` and `key_alt`: a second pair, of the other key type (RSA or ECDSA), served to
+    /// clients that cannot use the first.
+    pub alt: Option<(String, String)>,
+    pub tags: Vec<String>,
+}
+
+/// A certificate authority a service may trust for its upstream (`ca_certificates`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CaCertificate {
+    pub id: Uuid,
+    /// PEM.
+    pub cert: String,
+    pub tags: Vec<String>,
+}
+
+/// A server name and the certificate served for it (`snis`): a host name, or a wildcard with a
+/// leading (`*.example.com`) or trailing (`example.*`) `*` label.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Sni {
+    pub id: Uuid,
+    pub name: String,
+    pub certificate_id: Uuid,
     pub tags: Vec<String>,
 }
 

@@ -101,14 +101,6 @@ pub(crate) fn read(f: &mut Fields, sink: &mut Sink) -> Service {
             sink.error(f.at("path"), message);
         }
     }
-    for unsupported in ["client_certificate", "ca_certificates"] {
-        if f.value(unsupported).is_some() {
-            sink.error(
-                f.at(unsupported),
-                "certificates are not supported by Sluice yet",
-            );
-        }
-    }
     let timeout =
         |f: &mut Fields, key, sink: &mut Sink| f.integer(key, 1, MAX_TIMEOUT, 60000, sink) as u32;
     Service {
@@ -130,6 +122,9 @@ pub(crate) fn read(f: &mut Fields, sink: &mut Sink) -> Service {
         tls_verify_depth: f
             .optional_integer("tls_verify_depth", 0, 64, sink)
             .map(|d| d as u8),
+        // References, resolved by the collector.
+        client_certificate_id: None,
+        ca_certificate_ids: Vec::new(),
     }
 }
 
@@ -222,7 +217,7 @@ mod tests {
     fn errors() {
         let (_, errors) = service(json!({
             "name": "bad name", "protocol": "tcp", "port": 70000, "path": "nope",
-            "connect_timeout": 0, "retries": 40000, "client_certificate": "x", "tags": ["a,b"]
+            "connect_timeout": 0, "retries": 40000, "tags": ["a,b"]
         }));
         assert_eq!(
             errors,
@@ -232,7 +227,6 @@ mod tests {
                 "k: services[0].protocol: protocol 'tcp' is not supported by Sluice",
                 "k: services[0].host: required field missing",
                 "k: services[0].path: should start with: /",
-                "k: services[0].client_certificate: certificates are not supported by Sluice yet",
                 "k: services[0].retries: value should be between 0 and 32767",
                 "k: services[0].connect_timeout: value should be between 1 and 2147483646",
                 "k: services[0].tags[0]: invalid tag 'a,b': expected printable ascii (except `,` and `/`) or valid utf-8 sequences",

@@ -278,10 +278,10 @@ fn document_level_errors() {
     );
     assert_eq!(errors("- a\n"), vec!["kong.yml: expected a record"]);
     assert_eq!(
-        errors("services: []\nservice: []\ncertificates: []\n_format_version: 3.0\n"),
+        errors("services: []\nservice: []\nvaults: []\n_format_version: 3.0\n"),
         vec![
             "kong.yml: _format_version: expected a string",
-            "kong.yml: certificates: 'certificates' entities are not supported by Sluice yet",
+            "kong.yml: vaults: 'vaults' entities are not supported by Sluice yet",
             "kong.yml: service: unknown field",
         ]
     );
@@ -380,6 +380,135 @@ fn nested_credentials_and_memberships_follow_kong_nesting_rules() {
         vec![
             "kong.yml: consumers[0].keyauth_credentials[0].consumer: value must be null (it is taken from the enclosing entity)",
             "kong.yml: consumer_groups[0].consumer_group_consumers[0].consumer: value must be null (an entity referencing two others must be declared at the top level)",
+        ]
+    );
+}
+
+#[test]
+fn certificates_and_their_snis_nested_or_top_level() {
+    let c = parse(
+        r#"_format_version: "3.0"
+certificates:
+- cert: "CERT A"
+  key: "KEY A"
+  snis:
+  - name: a.example
+  - "*.wild.example"
+- id: 5f1e0d3a-7c1b-4c2e-9d4f-000000000002
+  cert: "CERT B"
+  key: "KEY B"
+  cert_alt: "CERT B2"
+  key_alt: "KEY B2"
+  tags: [b]
+snis:
+- name: b.example
+  certificate: 5f1e0d3a-7c1b-4c2e-9d4f-000000000002
+"#,
+    );
+    assert_eq!(c.certificates.len(), 2);
+    let (a, b) = (&c.certificates[0], &c.certificates[1]);
+    assert_eq!(
+        (a.cert.as_str(), a.key.as_str(), &a.alt),
+        ("CERT A", "KEY A", &None)
+    );
+    assert_eq!(b.id.to_string(), "5f1e0d3a-7c1b-4c2e-9d4f-000000000002");
+    assert_eq!(b.alt, Some(("CERT B2".into(), "KEY B2".into())));
+    let snis: Vec<_> = c
+        .snis
+        .iter()
+        .map(|s| (s.name.as_str(), s.certificate_id))
+        .collect();
+    assert_eq!(
+        snis,
+        [
+            ("a.example", a.id),
+            ("*.wild.example", a.id),
+            ("b.example", b.id)
+        ]
+    );
+}
+
+#[test]
+fn certificate_and_sni_errors() {
+    assert_eq!(
+        errors(
+            r#"_format_version: "3.0"
+certificates:
+- cert: "C"
+  cert_alt: "C2"
+  snis:
+  - name: "a.*.example"
+  - name: dup.example
+- cert: "C"
+  key: "K"
+  snis: [dup.example]
+snis:
+- name: orphan.example
+  certificate: 5f1e0d3a-7c1b-4c2e-9d4f-00000000000f
+- name: 10.0.0.1
+  certificate: 5f1e0d3a-7c1b-4c2e-9d4f-00000000000f
+- name: none.example
+"#
+        ),
+        vec![
+            "kong.yml: certificates[0].key: required field missing",
+            "kong.yml: certificates[0]: all or none of these fields must be set: 'cert_alt', 'key_alt'",
+            "kong.yml: certificates[0].snis[0].name: invalid wildcard: must be placed at leftmost or rightmost label",
+            "kong.yml: certificates[1].snis[0]: uniqueness violation: 'snis' entity with name set to 'dup.example' already declared",
+            "kong.yml: snis[1].name: must not be an IP",
+            "kong.yml: snis[2].certificate: required field missing",
+            "kong.yml: snis[0].certificate: invalid reference 'certificate: 5f1e0d3a-7c1b-4c2e-9d4f-00000000000f' (no such entry in 'certificates')",
+        ]
+    );
+}
+
+#[test]
+fn services_refer_to_client_and_ca_certificates() {
+    let c = parse(
+        r#"_format_version: "3.0"
+certificates:
+- id: 5f1e0d3a-7c1b-4c2e-9d4f-000000000002
+  cert: "C"
+  key: "K"
+ca_certificates:
+- id: 5f1e0d3a-7c1b-4c2e-9d4f-0000000000ca
+  cert: "CA"
+  cert_digest: "ignored"
+services:
+- name: a
+  url: https://a.test
+  tls_verify: true
+  client_certificate: 5f1e0d3a-7c1b-4c2e-9d4f-000000000002
+  ca_certificates: [5f1e0d3a-7c1b-4c2e-9d4f-0000000000ca]
+- name: b
+  url: https://b.test
+  client_certificate: {id: 5f1e0d3a-7c1b-4c2e-9d4f-000000000002}
+"#,
+    );
+    let (cert, ca) = (c.certificates[0].id, c.ca_certificates[0].id);
+    assert_eq!(c.ca_certificates[0].cert, "CA");
+    let a = service(&c, "a");
+    assert_eq!(
+        (a.client_certificate_id, &a.ca_certificate_ids[..]),
+        (Some(cert), &[ca][..])
+    );
+    assert_eq!(service(&c, "b").client_certificate_id, Some(cert));
+
+    assert_eq!(
+        errors(
+            r#"_format_version: "3.0"
+services:
+- url: https://a.test
+  client_certificate: 5f1e0d3a-7c1b-4c2e-9d4f-000000000009
+  ca_certificates: [5f1e0d3a-7c1b-4c2e-9d4f-000000000009]
+- url: https://b.test
+  client_certificate: [1]
+"#
+        ),
+        vec![
+            "kong.yml: services[1].client_certificate: expected an id, or a record {id = ...}",
+            "kong.yml: services[0].client_certificate: invalid reference 'client_certificate: 5f1e0d3a-7c1b-4c2e-9d4f-000000000009' (no such entry in 'certificates')",
+            "kong.yml: services[0].ca_certificates[0]: invalid reference 'ca_certificates: 5f1e0d3a-7c1b-4c2e-9d4f-000000000009' (no such entry in 'ca_certificates')",
         ]
     );
 }

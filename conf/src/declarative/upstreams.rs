@@ -82,7 +82,7 @@ pub(crate) fn read_upstream(f: &mut Fields, sink: &mut Sink) -> Upstream {
     if f.value("client_certificate").is_some() {
         sink.error(
             f.at("client_certificate"),
-            "certificates are not supported by Sluice yet",
+            "not supported by Sluice yet; set the service's client_certificate",
         );
     }
     check_hashing(&u, f, sink);
@@ -248,7 +248,7 @@ mod tests {
             errors,
             vec![
                 "k: x[0].name: required field missing",
-                "k: x[0].client_certificate: certificates are not supported by Sluice yet",
+                "k: x[0].client_certificate: not supported by Sluice yet; set the service's client_certificate",
                 "k: x[0].hash_fallback: expected one of: none",
             ]
         );

@@ -34,6 +34,18 @@ pub struct Sluice {
 
 /// The node config of a test: loopback ports chosen by the kernel and two workers, unless
 /// `extra` sets those keys itself.
+/// Runs `sluice check -c conf`, which must fail; returns what it printed on stderr.
+pub fn failed_check(conf: &Path) -> String {
+    let out = Command::new(env!("CARGO_BIN_EXE_sluice"))
+        .args(["check", "-c"])
+        .arg(conf)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+    assert!(!out.status.success(), "the check passed: {stderr}");
+    stderr
+}
+
 pub fn node_conf(prefix: &Path, extra: &str) -> String {
     let base = format!(
         "prefix = {}\nproxy_listen = 127.0.0.1:0\nadmin_listen = 127.0.0.1:0\nworker_processes = 2\n\

@@ -18,7 +18,7 @@ use hyper_util::rt::TokioIo;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_rustls::TlsAcceptor;
 
-use super::tls::Leaf;
+use super::tls::{Leaf, TestCa};
 
 type Body = http_body_util::combinators::BoxBody<Bytes, Infallible>;
 
@@ -37,14 +37,36 @@ impl Upstream {
 
     /// An echo server speaking HTTPS with `leaf` as its certificate.
     pub fn start_tls(name: &'static str, leaf: &Leaf) -> Upstream {
+        Upstream::start_tls_with(name, leaf, None)
+    }
+
+    /// [`start_tls`](Self::start_tls) that also requires a client certificate issued by
+    /// `client_ca` (mutual TLS).
+    pub fn start_mtls(name: &'static str, leaf: &Leaf, client_ca: &TestCa) -> Upstream {
+        Upstream::start_tls_with(name, leaf, Some(client_ca))
+    }
+
+    fn start_tls_with(name: &'static str, leaf: &Leaf, client_ca: Option<&TestCa>) -> Upstream {
         let key = rustls::pki_types::pem::PemObject::from_pem_slice(leaf.key.as_bytes()).unwrap();
         let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let config = rustls::ServerConfig::builder_with_provider(provider)
+        let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
             .with_safe_default_protocol_versions()
-            .unwrap()
-            .with_no_client_auth()
-            .with_single_cert(vec![leaf.der()], key)
             .unwrap();
+        let builder = match client_ca {
+            None => builder.with_no_client_auth(),
+            Some(ca) => {
+                let mut roots = rustls::RootCertStore::empty();
+                roots.add(ca.der()).unwrap();
+                let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(
+                    Arc::new(roots),
+                    provider,
+                )
+                .build()
+                .unwrap();
+                builder.with_client_cert_verifier(verifier)
+            }
+        };
+        let config = builder.with_single_cert(vec![leaf.der()], key).unwrap();
         Upstream::serve(name, Some(TlsAcceptor::from(Arc::new(config))))
     }
 

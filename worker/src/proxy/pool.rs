@@ -5,6 +5,7 @@ use std::cell::{Cell, RefCell};
 use std::collections::{HashMap, VecDeque};
 use std::net::SocketAddr;
 use std::rc::Rc;
+use std::sync::Arc;
 use std::time::Duration;
 
 use hyper::body::Incoming;
@@ -78,9 +79,9 @@ pub struct UpstreamTls<'a> {
 }
 
 impl UpstreamTls<'_> {
-    fn same(&self, made: &Option<(ServerName<'static>, bool)>) -> bool {
+    fn same(&self, made: &Option<(ServerName<'static>, Arc<str>)>) -> bool {
         made.as_ref()
-            .is_some_and(|(name, verify)| *name == self.name && *verify == self.connector.verify)
+            .is_some_and(|(name, kind)| *name == self.name && *kind == self.connector.kind)
     }
 }
 
@@ -90,9 +91,9 @@ struct Pooled {
     idle_since: Instant,
     /// The stall timeout of the connection's writes, set per request.
     write_timeout: Rc<Cell<Duration>>,
-    /// What TLS the connection was made with (name, verified): reused only for the same, never
-    /// for plain HTTP.
-    tls: Option<(ServerName<'static>, bool)>,
+    /// What TLS the connection was made with (name, connector kind): reused only for the same,
+    /// never for plain HTTP.
+    tls: Option<(ServerName<'static>, Arc<str>)>,
 }
 
 /// Per-peer lists of open connections. A connection goes back in the list as soon as its response
@@ -190,7 +191,7 @@ impl Pool {
             requests: 0,
             idle_since: Instant::now(),
             write_timeout,
-            tls: tls.map(|t| (t.name.clone(), t.connector.verify)),
+            tls: tls.map(|t| (t.name.clone(), t.connector.kind.clone())),
         })
     }
 
