@@ -401,3 +401,46 @@ fn services_present_client_certificates_and_trust_their_ca_certificates() {
         "the distrusting service names why:\n{log}"
     );
 }
+
+/// `tls_verify_depth` as nginx's `proxy_ssl_verify_depth`: how many intermediate certificates
+/// may stand between the upstream's certificate and a trusted CA.
+#[test]
+fn tls_verify_depth_limits_the_intermediate_certificates() {
+    let root = TestCa::new();
+    let intermediate = root.intermediate();
+    let leaf = intermediate.leaf(&["secure.test"]);
+    let chained = crate::common::tls::Leaf {
+        cert: format!("{}{}", leaf.cert, intermediate.pem),
+        key: leaf.key,
+    };
+    let up = Upstream::start_tls("chained", &chained);
+    let service = |name: &str, depth: &str| {
+        format!(
+            "- name: {name}\n  host: up\n  protocol: https\n  tls_verify: true\n  retries: 0\n{depth}\
+             \x20 ca_certificates: [0e9f3c8a-3333-4b5e-9c1d-0000000000ca]\n  routes:\n  - paths: [/{name}]\n"
+        )
+    };
+    let yml = format!(
+        "_format_version: \"3.0\"\nupstreams:\n{}\
+         ca_certificates:\n- id: 0e9f3c8a-3333-4b5e-9c1d-0000000000ca\n  cert: {:?}\n\
+         services:\n{}{}{}",
+        named_upstream("up", &up),
+        root.pem,
+        service("none", "  tls_verify_depth: 0\n"),
+        service("one", "  tls_verify_depth: 1\n"),
+        service("unlimited", ""),
+    );
+    let sluice = Sluice::start(&yml, "worker_processes = 1\n");
+    let http = client();
+    let status = |path: &str| http.get(sluice.url(path)).send().unwrap().status();
+    assert_eq!(status("/none"), 502);
+    assert_eq!(status("/one"), 200);
+    assert_eq!(status("/unlimited"), 200);
+    let log = sluice.error_log();
+    assert!(
+        log.contains(
+            "no chain to a trusted CA within 0 intermediate certificates (tls_verify_depth)"
+        ),
+        "{log}"
+    );
+}

@@ -12,7 +12,10 @@ use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer, ServerName, UnixTime};
 use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
-use rustls::{ClientConfig, DigitallySignedStruct, RootCertStore, ServerConfig, SignatureScheme};
+use rustls::{
+    CertificateError, ClientConfig, DigitallySignedStruct, OtherError, RootCertStore, ServerConfig,
+    SignatureScheme,
+};
 use sluice_conf::{DeclarativeConfig, Service, TrustedCa};
 use tokio_rustls::{TlsAcceptor, TlsConnector};
 
@@ -114,7 +117,8 @@ pub struct Connector {
 pub struct Connectors {
     provider: Arc<CryptoProvider>,
     unverified: Connector,
-    verified: Option<(Connector, Arc<dyn ServerCertVerifier>)>,
+    /// The verified connector and the roots it trusts.
+    verified: Option<(Connector, Arc<RootCertStore>)>,
 }
 
 impl Connectors {
@@ -129,14 +133,14 @@ impl Connectors {
             kind: "unverified".into(),
         };
         let verified = if verifying {
-            let roots = root_store(trusted)?;
-            let verifier = verifier(roots, &provider)
+            let roots = Arc::new(root_store(trusted)?);
+            let verifier = verifier(&roots, None, &provider)
                 .map_err(|e| format!("lua_ssl_trusted_certificate: {e}"))?;
             let connector = Connector {
-                inner: client_config(&provider, verifier.clone(), None)?,
+                inner: client_config(&provider, verifier, None)?,
                 kind: "verified".into(),
             };
-            Some((connector, verifier))
+            Some((connector, roots))
         } else {
             None
         };
@@ -147,26 +151,28 @@ impl Connectors {
         })
     }
 
-    /// The connector of `s`: a shared one, unless it presents a client certificate or verifies
-    /// against its own `ca_certificates` (only with `tls_verify`, as in Kong).
+    /// The connector of `s`: a shared one, unless it presents a client certificate, or verifies
+    /// against its own `ca_certificates` or within a `tls_verify_depth` (both only with
+    /// `tls_verify`, as in Kong).
     pub fn for_service(&self, s: &Service, decl: &DeclarativeConfig) -> Result<Connector, String> {
         let verify = s.tls_verify == Some(true);
         let own_cas = verify && !s.ca_certificate_ids.is_empty();
-        let shared_verifier = match &self.verified {
+        let depth = s.tls_verify_depth.filter(|_| verify);
+        let shared = match &self.verified {
             _ if !verify || own_cas => None,
-            Some((connector, verifier)) => Some((connector, verifier)),
+            Some(verified) => Some(verified),
             // Never: the gateway asks for the verified connector when a service needs it.
             None => return Err("tls_verify: lua_ssl_trusted_certificate is not loaded".into()),
         };
-        if s.client_certificate_id.is_none() && !own_cas {
-            return Ok(shared_verifier.map_or(&self.unverified, |(c, _)| c).clone());
+        if s.client_certificate_id.is_none() && !own_cas && depth.is_none() {
+            return Ok(shared.map_or(&self.unverified, |(c, _)| c).clone());
         }
-        let verifier = match shared_verifier {
+        let verifier = match shared {
             _ if own_cas => {
-                let roots = certificates::ca_roots(decl, &s.ca_certificate_ids)?;
-                verifier(roots, &self.provider)?
+                let roots = Arc::new(certificates::ca_roots(decl, &s.ca_certificate_ids)?);
+                verifier(&roots, depth, &self.provider)?
             }
-            Some((_, verifier)) => verifier.clone(),
+            Some((_, roots)) => verifier(roots, depth, &self.provider)?,
             None => Arc::new(NoVerification(self.provider.clone())),
         };
         let client = s
@@ -177,7 +183,7 @@ impl Connectors {
         Ok(Connector {
             inner: client_config(&self.provider, verifier, client)?,
             kind: format!(
-                "{verified} ca={:?} client={:?}",
+                "{verified} ca={:?} client={:?} depth={depth:?}",
                 s.ca_certificate_ids, s.client_certificate_id
             )
             .into(),
@@ -185,14 +191,122 @@ impl Connectors {
     }
 }
 
+/// A WebPKI verifier of `roots`, within `depth` intermediate certificates if given.
 fn verifier(
-    roots: RootCertStore,
+    roots: &Arc<RootCertStore>,
+    depth: Option<u8>,
     provider: &Arc<CryptoProvider>,
 ) -> Result<Arc<dyn ServerCertVerifier>, String> {
-    let verifier = WebPkiServerVerifier::builder_with_provider(Arc::new(roots), provider.clone())
+    let webpki = WebPkiServerVerifier::builder_with_provider(roots.clone(), provider.clone())
         .build()
         .map_err(|e| e.to_string())?;
-    Ok(verifier)
+    Ok(match depth {
+        None => webpki,
+        Some(depth) => Arc::new(DepthLimited {
+            webpki,
+            roots: roots.clone(),
+            depth,
+            provider: provider.clone(),
+        }),
+    })
+}
+
+/// `tls_verify_depth`, with OpenSSL's meaning (nginx's `proxy_ssl_verify_depth`): at most that
+/// many intermediate certificates between the upstream's certificate and a trusted CA. rustls
+/// has no such limit and does not expose the path it built, so once it accepted the certificate
+/// the path is built again by webpki, keeping only paths within the depth.
+#[derive(Debug)]
+struct DepthLimited {
+    webpki: Arc<WebPkiServerVerifier>,
+    roots: Arc<RootCertStore>,
+    depth: u8,
+    provider: Arc<CryptoProvider>,
+}
+
+/// Why a certificate that chains to a trusted CA was refused. Its `Debug` is its message too:
+/// rustls shows certificate errors with `{:?}`.
+struct TooDeep(u8);
+
+impl std::fmt::Display for TooDeep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "no chain to a trusted CA within {} intermediate certificates (tls_verify_depth)",
+            self.0
+        )
+    }
+}
+
+impl std::fmt::Debug for TooDeep {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self, f)
+    }
+}
+
+impl std::error::Error for TooDeep {}
+
+impl ServerCertVerifier for DepthLimited {
+    fn verify_server_cert(
+        &self,
+        end_entity: &CertificateDer<'_>,
+        intermediates: &[CertificateDer<'_>],
+        server_name: &ServerName<'_>,
+        ocsp_response: &[u8],
+        now: UnixTime,
+    ) -> Result<ServerCertVerified, rustls::Error> {
+        let verified = self.webpki.verify_server_cert(
+            end_entity,
+            intermediates,
+            server_name,
+            ocsp_response,
+            now,
+        )?;
+        let too_deep = || {
+            let error = OtherError(Arc::new(TooDeep(self.depth)));
+            rustls::Error::InvalidCertificate(CertificateError::Other(error))
+        };
+        let cert = webpki::EndEntityCert::try_from(end_entity).map_err(|_| too_deep())?;
+        let within = |path: &webpki::VerifiedPath<'_>| {
+            if path.intermediate_certificates().count() <= usize::from(self.depth) {
+                Ok(())
+            } else {
+                Err(webpki::Error::MaximumPathDepthExceeded)
+            }
+        };
+        cert.verify_for_usage(
+            self.provider.signature_verification_algorithms.all,
+            &self.roots.roots,
+            intermediates,
+            now,
+            webpki::KeyUsage::server_auth(),
+            None,
+            Some(&within),
+        )
+        .map(|_| verified)
+        .map_err(|_| too_deep())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.webpki.verify_tls12_signature(message, cert, dss)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &DigitallySignedStruct,
+    ) -> Result<HandshakeSignatureValid, rustls::Error> {
+        self.webpki.verify_tls13_signature(message, cert, dss)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<SignatureScheme> {
+        self.webpki.supported_verify_schemes()
+    }
 }
 
 fn client_config(

@@ -26,11 +26,6 @@ impl Leaf {
         std::fs::write(&key, &self.key).unwrap();
         (cert, key)
     }
-
-    /// The certificate as rustls sees it.
-    pub fn der(&self) -> CertificateDer<'static> {
-        CertificateDer::from_pem_slice(self.cert.as_bytes()).unwrap()
-    }
 }
 
 pub struct TestCa {
@@ -55,6 +50,21 @@ impl TestCa {
     }
 
     /// A certificate for `names` (DNS names or IP addresses) signed by this CA.
+    /// A CA whose certificate this one issues (an intermediate); its `pem` is that certificate.
+    pub fn intermediate(&self) -> TestCa {
+        let mut params = CertificateParams::new(Vec::new()).unwrap();
+        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        params
+            .distinguished_name
+            .push(DnType::CommonName, "Sluice test intermediate CA");
+        let key = KeyPair::generate().unwrap();
+        let pem = params.signed_by(&key, &self.issuer).unwrap().pem();
+        TestCa {
+            pem,
+            issuer: Issuer::new(params, key),
+        }
+    }
+
     pub fn leaf(&self, names: &[&str]) -> Leaf {
         let params =
             CertificateParams::new(names.iter().map(|n| n.to_string()).collect::<Vec<_>>())

@@ -15,6 +15,8 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper::{Request, Response};
 use hyper_util::rt::TokioIo;
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::CertificateDer;
 use tokio::io::{AsyncRead, AsyncWrite};
 use tokio_rustls::TlsAcceptor;
 
@@ -47,7 +49,7 @@ impl Upstream {
     }
 
     fn start_tls_with(name: &'static str, leaf: &Leaf, client_ca: Option<&TestCa>) -> Upstream {
-        let key = rustls::pki_types::pem::PemObject::from_pem_slice(leaf.key.as_bytes()).unwrap();
+        let key = PemObject::from_pem_slice(leaf.key.as_bytes()).unwrap();
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
             .with_safe_default_protocol_versions()
@@ -66,7 +68,11 @@ impl Upstream {
                 builder.with_client_cert_verifier(verifier)
             }
         };
-        let config = builder.with_single_cert(vec![leaf.der()], key).unwrap();
+        // The whole chain the PEM holds: the leaf, then any intermediates.
+        let chain = CertificateDer::pem_slice_iter(leaf.cert.as_bytes())
+            .collect::<Result<Vec<_>, _>>()
+            .unwrap();
+        let config = builder.with_single_cert(chain, key).unwrap();
         Upstream::serve(name, Some(TlsAcceptor::from(Arc::new(config))))
     }
 
