@@ -361,7 +361,8 @@ fn certificate_entities_are_served_by_sni() {
     );
 }
 
-/// A service presents its `client_certificate` to an upstream that demands one (mutual TLS),
+/// A service presents its `client_certificate` (or else its upstream's) to an upstream that
+/// demands one (mutual TLS),
 /// and with `tls_verify` trusts exactly its `ca_certificates`, not `lua_ssl_trusted_certificate`.
 /// Kept-alive connections are not shared between services that differ in these.
 #[test]
@@ -370,16 +371,18 @@ fn services_present_client_certificates_and_trust_their_ca_certificates() {
     let up = Upstream::start_mtls("mtls", &server_ca.leaf(&["secure.test"]), &client_ca);
     let gateway = client_ca.leaf(&["gateway.test"]);
     let yml = format!(
-        "_format_version: \"3.0\"\nupstreams:\n{}\
+        "_format_version: \"3.0\"\nupstreams:\n{}{}  client_certificate: 0e9f3c8a-2222-4b5e-9c1d-000000000001\n\
          certificates:\n- id: 0e9f3c8a-2222-4b5e-9c1d-000000000001\n  cert: {:?}\n  key: {:?}\n\
          ca_certificates:\n- id: 0e9f3c8a-2222-4b5e-9c1d-0000000000ca\n  cert: {:?}\n\
          - id: 0e9f3c8a-2222-4b5e-9c1d-0000000000cb\n  cert: {:?}\n\
          services:\n\
          - name: mtls\n  host: up\n  protocol: https\n  client_certificate: 0e9f3c8a-2222-4b5e-9c1d-000000000001\n  routes:\n  - paths: [/mtls]\n\
          - name: anonymous\n  host: up\n  protocol: https\n  retries: 0\n  routes:\n  - paths: [/anonymous]\n\
+         - name: by-upstream\n  host: up-with-cert\n  protocol: https\n  routes:\n  - paths: [/by-upstream]\n\
          - name: trusting\n  host: up\n  protocol: https\n  tls_verify: true\n  client_certificate: {{id: 0e9f3c8a-2222-4b5e-9c1d-000000000001}}\n  ca_certificates: [0e9f3c8a-2222-4b5e-9c1d-0000000000ca]\n  routes:\n  - paths: [/trusting]\n\
          - name: distrusting\n  host: up\n  protocol: https\n  tls_verify: true\n  retries: 0\n  client_certificate: 0e9f3c8a-2222-4b5e-9c1d-000000000001\n  ca_certificates: [0e9f3c8a-2222-4b5e-9c1d-0000000000cb]\n  routes:\n  - paths: [/distrusting]\n",
         named_upstream("up", &up),
+        named_upstream("up-with-cert", &up),
         gateway.cert,
         gateway.key,
         server_ca.pem,
@@ -391,6 +394,8 @@ fn services_present_client_certificates_and_trust_their_ca_certificates() {
     assert_eq!(status("/mtls"), 200);
     // The connection /mtls left in the pool has the client certificate: not for this service.
     assert_eq!(status("/anonymous"), 502);
+    // A service without one uses its upstream's client_certificate.
+    assert_eq!(status("/by-upstream"), 200);
     assert_eq!(status("/trusting"), 200);
     // The upstream's certificate is not issued by the one CA this service trusts.
     assert_eq!(status("/distrusting"), 502);

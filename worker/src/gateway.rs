@@ -260,7 +260,12 @@ fn service(
             read: Duration::from_millis(s.read_timeout.into()),
         },
         https: matches!(s.protocol, Protocol::Https | Protocol::Grpcs),
-        tls: connectors.for_service(s, decl)?,
+        tls: connectors.for_service(
+            s,
+            s.client_certificate_id
+                .or(upstream.and_then(|u| u.client_certificate_id)),
+            decl,
+        )?,
         retries: s.retries,
         balancer,
         host_header: upstream

@@ -18,6 +18,7 @@ use rustls::{
 };
 use sluice_conf::{DeclarativeConfig, Service, TrustedCa};
 use tokio_rustls::{TlsAcceptor, TlsConnector};
+use uuid::Uuid;
 
 use crate::certificates::{self, BySni, KeyTypes};
 
@@ -154,7 +155,13 @@ impl Connectors {
     /// The connector of `s`: a shared one, unless it presents a client certificate, or verifies
     /// against its own `ca_certificates` or within a `tls_verify_depth` (both only with
     /// `tls_verify`, as in Kong).
-    pub fn for_service(&self, s: &Service, decl: &DeclarativeConfig) -> Result<Connector, String> {
+    /// `client_certificate` is the service's, else its upstream's (Kong's precedence).
+    pub fn for_service(
+        &self,
+        s: &Service,
+        client_certificate: Option<Uuid>,
+        decl: &DeclarativeConfig,
+    ) -> Result<Connector, String> {
         let verify = s.tls_verify == Some(true);
         let own_cas = verify && !s.ca_certificate_ids.is_empty();
         let depth = s.tls_verify_depth.filter(|_| verify);
@@ -164,7 +171,7 @@ impl Connectors {
             // Never: the gateway asks for the verified connector when a service needs it.
             None => return Err("tls_verify: lua_ssl_trusted_certificate is not loaded".into()),
         };
-        if s.client_certificate_id.is_none() && !own_cas && depth.is_none() {
+        if client_certificate.is_none() && !own_cas && depth.is_none() {
             return Ok(shared.map_or(&self.unverified, |(c, _)| c).clone());
         }
         let verifier = match shared {
@@ -175,16 +182,15 @@ impl Connectors {
             Some((_, roots)) => verifier(roots, depth, &self.provider)?,
             None => Arc::new(NoVerification(self.provider.clone())),
         };
-        let client = s
-            .client_certificate_id
+        let client = client_certificate
             .map(|id| certificates::client_auth(decl, id))
             .transpose()?;
         let verified = if verify { "verified" } else { "unverified" };
         Ok(Connector {
             inner: client_config(&self.provider, verifier, client)?,
             kind: format!(
-                "{verified} ca={:?} client={:?} depth={depth:?}",
-                s.ca_certificate_ids, s.client_certificate_id
+                "{verified} ca={:?} client={client_certificate:?} depth={depth:?}",
+                s.ca_certificate_ids
             )
             .into(),
         })
@@ -435,8 +441,6 @@ mod tests {
         assert!(server_name("bad name").is_err());
     }
 
-    use uuid::Uuid;
-
     /// A declarative config without certificates.
     fn none() -> DeclarativeConfig {
         DeclarativeConfig::default()
@@ -512,7 +516,10 @@ mod tests {
             .services[0]
                 .clone()
         };
-        let kind = |s: &Service| connectors.for_service(s, &decl).map(|c| c.kind);
+        let kind = |s: &Service| {
+            let client = s.client_certificate_id;
+            connectors.for_service(s, client, &decl).map(|c| c.kind)
+        };
         assert_eq!(
             kind(&service(None, None, vec![])).unwrap(),
             "unverified".into()

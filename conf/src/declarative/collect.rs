@@ -76,6 +76,7 @@ enum Slot {
     Member(usize, Kind),
     SniCertificate(usize),
     ServiceClientCertificate(usize),
+    UpstreamClientCertificate(usize),
     ServiceCaCertificate(usize, usize),
 }
 
@@ -316,17 +317,7 @@ impl Collector {
         let mut s = services::read(&mut f, &mut self.sink);
         (s.id, _) = self.assign_id("services", given, s.name.clone(), f.path());
         let index = self.out.services.len();
-        if let Some(value) = self.reference(&mut f, "client_certificate") {
-            let slot = Slot::ServiceClientCertificate(index);
-            let (kind, path) = (Kind::Certificates, f.at("client_certificate"));
-            self.refer(
-                Foreign::Named(value),
-                slot,
-                "client_certificate",
-                kind,
-                path,
-            );
-        }
+        self.client_certificate(&mut f, Slot::ServiceClientCertificate(index));
         let path = f.at("ca_certificates");
         let cas = f.strings("ca_certificates", &mut self.sink);
         s.ca_certificate_ids = vec![Uuid::nil(); cas.len()];
@@ -407,20 +398,23 @@ impl Collector {
         self.plugin_paths.push((f.path().to_string(), !new));
     }
 
-    /// A reference to a top-level record, written as its id (or key) or as `{id: ...}`, the
-    /// form of Kong's own exports.
-    fn reference(&mut self, f: &mut Fields, field: &'static str) -> Option<String> {
-        match f.value(field)? {
-            Value::String(value) => Some(value.clone()),
-            Value::Object(o) if o.len() == 1 && o.get("id").is_some_and(Value::is_string) => {
-                o.get("id").and_then(Value::as_str).map(str::to_owned)
+    /// A `client_certificate` field: an id, or `{id: ...}` (the form of Kong's own exports).
+    fn client_certificate(&mut self, f: &mut Fields, slot: Slot) {
+        const FIELD: &str = "client_certificate";
+        let value = match f.value(FIELD) {
+            None => return,
+            Some(Value::String(value)) => value.clone(),
+            Some(Value::Object(o)) if o.len() == 1 && o.get("id").is_some_and(Value::is_string) => {
+                o["id"].as_str().unwrap_or_default().to_owned()
             }
-            _ => {
+            Some(_) => {
                 self.sink
-                    .error(f.at(field), "expected an id, or a record {id = ...}");
-                None
+                    .error(f.at(FIELD), "expected an id, or a record {id = ...}");
+                return;
             }
-        }
+        };
+        let path = f.at(FIELD);
+        self.refer(Foreign::Named(value), slot, FIELD, Kind::Certificates, path);
     }
 
     fn ca_certificate(&mut self, v: &Value, path: String) {
@@ -498,6 +492,8 @@ impl Collector {
         let mut u = upstreams::read_upstream(&mut f, &mut self.sink);
         let name = (!u.name.is_empty()).then(|| u.name.clone());
         (u.id, _) = self.assign_id("upstreams", given, name.clone(), f.path());
+        let slot = Slot::UpstreamClientCertificate(self.out.upstreams.len());
+        self.client_certificate(&mut f, slot);
         if let Some(name) = name {
             self.endpoint_key(Kind::Upstreams, "name", &name, u.id, f.path());
         }
@@ -732,6 +728,9 @@ impl Collector {
                 Slot::SniCertificate(i) => self.out.snis[i].certificate_id = id,
                 Slot::ServiceClientCertificate(i) => {
                     self.out.services[i].client_certificate_id = Some(id)
+                }
+                Slot::UpstreamClientCertificate(i) => {
+                    self.out.upstreams[i].client_certificate_id = Some(id)
                 }
                 Slot::ServiceCaCertificate(i, j) => self.out.services[i].ca_certificate_ids[j] = id,
             }

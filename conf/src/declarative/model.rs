@@ -232,6 +232,9 @@ pub struct Upstream {
     /// Kept as written; health checking is not implemented.
     pub healthchecks: Option<Value>,
     pub host_header: Option<String>,
+    /// The `certificates` entity presented to targets that ask for one, by services without a
+    /// `client_certificate` of their own.
+    pub client_certificate_id: Option<Uuid>,
     pub use_srv_name: bool,
     pub tags: Vec<String>,
     pub targets: Vec<Target>,

@@ -483,7 +483,14 @@ services:
 - name: b
   url: https://b.test
   client_certificate: {id: 5f1e0d3a-7c1b-4c2e-9d4f-000000000002}
+upstreams:
+- name: u
+  client_certificate: 5f1e0d3a-7c1b-4c2e-9d4f-000000000002
 "#,
+    );
+    assert_eq!(
+        c.upstreams[0].client_certificate_id,
+        Some(c.certificates[0].id)
     );
     let (cert, ca) = (c.certificates[0].id, c.ca_certificates[0].id);
     assert_eq!(c.ca_certificates[0].cert, "CA");

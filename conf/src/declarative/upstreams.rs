@@ -75,16 +75,12 @@ pub(crate) fn read_upstream(f: &mut Fields, sink: &mut Sink) -> Upstream {
             |h| validate::service_host(h).map(|_| ()),
             sink,
         ),
+        // A reference, resolved by the collector.
+        client_certificate_id: None,
         use_srv_name: f.boolean("use_srv_name", false, sink),
         tags: fields::tags(f, sink),
         targets: Vec::new(),
     };
-    if f.value("client_certificate").is_some() {
-        sink.error(
-            f.at("client_certificate"),
-            "not supported by Sluice yet; set the service's client_certificate",
-        );
-    }
     check_hashing(&u, f, sink);
     u
 }
@@ -240,15 +236,11 @@ mod tests {
                 "k: x[0].hash_on_header: required field missing",
             ]
         );
-        let (_, errors) = run(
-            json!({"hash_fallback": "ip", "client_certificate": "x"}),
-            read_upstream,
-        );
+        let (_, errors) = run(json!({"hash_fallback": "ip"}), read_upstream);
         assert_eq!(
             errors,
             vec![
                 "k: x[0].name: required field missing",
-                "k: x[0].client_certificate: not supported by Sluice yet; set the service's client_certificate",
                 "k: x[0].hash_fallback: expected one of: none",
             ]
         );
