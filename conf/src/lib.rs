@@ -14,9 +14,9 @@ mod node;
 
 pub use cidr::Cidr;
 pub use declarative::{
-    CaCertificate, Certificate, Consumer, ConsumerGroup, ConsumerGroupConsumer, DeclarativeConfig,
-    PathHandling, Plugin, Protocol, Route, Service, Sni, Target, Upstream,
-    DEFAULT_DECLARATIVE_CONF,
+    credential_entities, CaCertificate, Certificate, Consumer, ConsumerGroup,
+    ConsumerGroupConsumer, DeclarativeConfig, PathHandling, Plugin, Protocol, Route, Service, Sni,
+    Target, Upstream, DEFAULT_DECLARATIVE_CONF,
 };
 pub use error::{ConfError, Errors};
 pub use node::{

@@ -5,8 +5,9 @@
 use mlua::{Lua, Result, Table};
 
 /// `(module name, source)`; `resty.lrucache.pureffi` shares the `resty.lrucache` source.
-const MODULES: [(&str, &str); 20] = [
+const MODULES: [(&str, &str); 21] = [
     ("kong.meta", include_str!("modules/kong_meta.lua")),
+    ("kong.db", include_str!("modules/kong_db.lua")),
     ("kong.constants", include_str!("modules/kong_constants.lua")),
     ("kong.cache", include_str!("modules/kong_cache.lua")),
     (

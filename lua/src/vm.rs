@@ -77,11 +77,13 @@ pub fn new_vm(opts: &VmOptions) -> Result<Lua> {
     let kong = lua.create_table()?;
     lua.set_named_registry_value(KONG_KEY, &kong)?;
     lua.globals().raw_set("kong", kong)?;
-    // Kong's node caches, over its standard dicts (absent in a VM without shared dicts).
+    // Kong's node caches, over its standard dicts (absent in a VM without shared dicts), and
+    // `_KONG`, which Kong sets to `kong.meta` (plugins build their realm from `_KONG._NAME`).
     lua.load(
         "local cache = require 'kong.cache'\n\
          kong.cache = cache.new { shm_name = 'kong_db_cache' }\n\
-         kong.core_cache = cache.new { shm_name = 'kong_core_db_cache' }",
+         kong.core_cache = cache.new { shm_name = 'kong_core_db_cache' }\n\
+         _KONG = require 'kong.meta'",
     )
     .set_name("=kong.cache")
     .exec()?;

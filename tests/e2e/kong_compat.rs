@@ -306,3 +306,37 @@ fn connection_counters_and_configuration_types() {
     assert_eq!(h1["x-untrusted-lua"], "sandbox");
     assert_eq!(h1["x-plugins"], "table:bundled|conn-vars");
 }
+
+/// `kong.db` without a database: key-auth's lookups (select_by_key through kong.cache with the
+/// DAO's cache_key, each_for_consumer, select) answer from the declarative config, and writes
+/// fail as in Kong's DB-less mode.
+#[test]
+fn kong_db_answers_from_the_declarative_config() {
+    let up = Upstream::start("up");
+    let yml = format!(
+        "{}consumers:\n- username: alice\n  keyauth_credentials:\n  - key: alice-key\n  - key: alice-other\n\
+         - username: bob\n  keyauth_credentials:\n  - key: bob-key\n",
+        routes(&up, &[("/", "db-auth", "{}")])
+    );
+    let sluice = Sluice::start(&yml, &node("db-auth"));
+    let with_key = |key: &str| {
+        fresh_client()
+            .get(sluice.url("/"))
+            .header("apikey", key)
+            .send()
+            .unwrap()
+    };
+    let alice = echo(with_key("alice-other"));
+    assert_eq!(alice["headers"]["x-consumer-username"], "alice");
+    assert_eq!(alice["headers"]["x-consumer-keys"], "2");
+    assert_eq!(alice["headers"]["x-route-service"], "same");
+    assert_eq!(
+        alice["headers"]["x-db-write"],
+        "cannot insert 'consumers' entities when not using a database"
+    );
+    assert_eq!(echo(with_key("bob-key"))["headers"]["x-consumer-keys"], "1");
+    let denied = with_key("nobody");
+    assert_eq!(denied.status(), 401);
+    assert_eq!(denied.headers()["www-authenticate"], "Key realm=\"kong\"");
+    assert_eq!(get(&sluice.url("/")).status(), 401);
+}

@@ -72,6 +72,12 @@ pub(crate) const CREDENTIALS: [CredentialSchema; 6] = [
     },
 ];
 
+/// The credential entities of the bundled auth plugins, each with the fields whose values are
+/// unique across it (what `kong.db.<entity>:select_by_<field>` looks up).
+pub fn credential_entities() -> impl Iterator<Item = (&'static str, &'static [&'static str])> {
+    CREDENTIALS.iter().map(|c| (c.entity, c.unique))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

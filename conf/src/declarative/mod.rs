@@ -20,6 +20,7 @@ mod upstreams;
 mod uri;
 mod validate;
 
+pub use consumers::credential_entities;
 pub use model::{
     CaCertificate, Certificate, Consumer, ConsumerGroup, ConsumerGroupConsumer, DeclarativeConfig,
     PathHandling, Plugin, Protocol, Route, Service, Sni, Target, Upstream,

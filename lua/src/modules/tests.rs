@@ -594,3 +594,63 @@ fn multipart_parse_change_and_encode() {
         "##,
     );
 }
+
+#[test]
+fn kong_db_reads_the_declarative_entities() {
+    run(
+        &vm(),
+        r##"
+        assert(_KONG._NAME == "kong")
+        local db = require("kong.db").new {
+          consumers = {
+            rows = { { id = "c1", username = "alice" }, { id = "c2", username = "bob" } },
+            unique = { "username", "custom_id" },
+            foreign = {},
+          },
+          keyauth_credentials = {
+            rows = {
+              { id = "k1", key = "alice-key", consumer = { id = "c1" } },
+              { id = "k2", key = "bob-key", consumer = { id = "c2" } },
+              { id = "k3", key = "alice-2", consumer = { id = "c1" } },
+            },
+            unique = { "key" },
+            foreign = { "consumer" },
+          },
+          acls = { rows = {}, unique = {}, foreign = { "consumer" } },
+        }
+        local creds = db.keyauth_credentials
+        local cred = creds:select_by_key("alice-key")
+        assert(cred.id == "k1" and cred.consumer.id == "c1")
+        cred.key = "changed"
+        assert(creds:select_by_key("alice-key").key == "alice-key", "rows are copies")
+        assert(creds:select_by_key("nope") == nil)
+        assert(db.consumers:select({ id = "c2" }).username == "bob")
+        assert(db.consumers:select_by_username("alice").id == "c1")
+        assert(db.consumers:select_by_custom_id("x") == nil)
+
+        local ids = {}
+        for row in creds:each_for_consumer({ id = "c1" }) do ids[#ids + 1] = row.id end
+        assert(table.concat(ids, ",") == "k1,k3")
+        ids = {}
+        for row in creds:each() do ids[#ids + 1] = row.id end
+        assert(table.concat(ids, ",") == "k1,k2,k3")
+        local page, err, err_t, offset = creds:page(2)
+        assert(#page == 2 and err == nil and err_t == nil and offset == "3")
+        page, _, _, offset = creds:page(2, offset)
+        assert(#page == 1 and page[1].id == "k3" and offset == nil)
+
+        -- Kong's cache keys: entity, up to five parts, workspace.
+        assert(creds:cache_key("alice-key") == "keyauth_credentials:alice-key:::::")
+        assert(db.consumers:cache_key("c1") == "consumers:c1:::::")
+        assert(db.acls:cache_key({ consumer = { id = "c1" }, group = "admins" })
+               == "acls:c1:admins::::")
+        assert(db.consumers:cache_key({ id = "c1" }) == "consumers:c1:::::")
+
+        local ok, werr = creds:insert({ key = "new" })
+        assert(ok == nil and werr == "cannot insert 'keyauth_credentials' entities when not using a database")
+        assert(creds:delete_by_key("alice-key") == nil)
+        local fine, missing = pcall(function() return db.vaults end)
+        assert(not fine and missing:find("no 'vaults' entities", 1, true), missing)
+        "##,
+    );
+}

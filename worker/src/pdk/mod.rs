@@ -6,6 +6,7 @@
 mod args;
 mod client;
 mod ctx;
+mod db;
 pub(crate) mod headers;
 mod log;
 mod nginx;

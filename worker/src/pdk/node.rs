@@ -97,6 +97,7 @@ pub fn install(lua: &Lua, kong: &Table, config: &Checked, node: NodeInfo) -> mlu
     })?;
 
     kong.set("configuration", read_only(lua, &config.node.properties)?)?;
+    super::db::install(lua, kong, &config.declarative)?;
     entities(lua, config)
 }
 
@@ -147,30 +148,27 @@ fn read_only(
 /// `kong.log.serialize`; and the upstream names `kong.service.set_upstream` accepts.
 fn entities(lua: &Lua, config: &Checked) -> mlua::Result<()> {
     let decl = &config.declarative;
-    let to_table = |v: serde_json::Value| -> mlua::Result<Value> { lua.to_value(&strip(v)) };
     let routes = lua.create_table()?;
-    for r in &decl.routes {
-        let mut v = serde_json::to_value(r).map_err(mlua::Error::external)?;
-        if let Some(map) = v.as_object_mut() {
-            let service = map.remove("service_id");
-            if let Some(id) = service.filter(|s| !s.is_null()) {
-                map.insert("service".into(), serde_json::json!({ "id": id }));
-            }
-        }
-        routes.raw_push(to_table(v)?)?;
+    for r in super::db::rows(&decl.routes, &[("service_id", "service")])? {
+        routes.raw_push(lua.to_value(&r)?)?;
     }
     lua.set_named_registry_value("sluice.routes", routes)?;
     let services = lua.create_table()?;
-    for s in &decl.services {
-        services.set(
-            s.id.to_string(),
-            to_table(serde_json::to_value(s).map_err(mlua::Error::external)?)?,
-        )?;
+    for (s, row) in decl
+        .services
+        .iter()
+        .zip(super::db::rows(&decl.services, &[])?)
+    {
+        services.set(s.id.to_string(), lua.to_value(&row)?)?;
     }
     lua.set_named_registry_value("sluice.services", services)?;
     let (by_id, by_username) = (lua.create_table()?, lua.create_table()?);
-    for c in &decl.consumers {
-        let t = to_table(serde_json::to_value(c).map_err(mlua::Error::external)?)?;
+    for (c, row) in decl
+        .consumers
+        .iter()
+        .zip(super::db::rows(&decl.consumers, &[])?)
+    {
+        let t = lua.to_value(&row)?;
         by_id.set(c.id.to_string(), t.clone())?;
         if let Some(name) = &c.username {
             by_username.set(name.as_str(), t)?;
@@ -185,16 +183,4 @@ fn entities(lua: &Lua, config: &Checked) -> mlua::Result<()> {
         upstreams.set(u.name.as_str(), true)?;
     }
     lua.set_named_registry_value("sluice.upstreams", upstreams)
-}
-
-/// Entity tables drop unset fields, as Kong's do once nulls are removed.
-fn strip(v: serde_json::Value) -> serde_json::Value {
-    match v {
-        serde_json::Value::Object(map) => map
-            .into_iter()
-            .filter(|(_, v)| !v.is_null())
-            .map(|(k, v)| (k, strip(v)))
-            .collect(),
-        other => other,
-    }
 }
