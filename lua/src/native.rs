@@ -1,4 +1,4 @@
-//! Rust-backed helper modules: `ngx.base64`, `resty.string`, `kong.tools.sha256`,
+//! Rust-backed helper modules: `ngx.base64`, `resty.string`, `resty.sha1`, `kong.tools.sha256`,
 //! `kong.tools.gzip`, `lfs`, and `sluice.native` (random bytes, UUIDs, clocks, addresses) that
 //! the Lua helper modules build on.
 
@@ -27,9 +27,10 @@ pub(crate) fn install(lua: &Lua) -> Result<()> {
         .globals()
         .raw_get::<Table>("package")?
         .raw_get("preload")?;
-    let modules: [(&str, ModuleBuilder); 6] = [
+    let modules: [(&str, ModuleBuilder); 7] = [
         ("ngx.base64", ngx_base64),
         ("resty.string", resty_string),
+        ("resty.sha1", resty_sha1),
         ("kong.tools.sha256", sha256),
         ("kong.tools.gzip", gzip),
         ("sluice.native", sluice_native),
@@ -88,6 +89,37 @@ fn resty_string(lua: &Lua) -> Result<Table> {
             })?,
         )],
     )
+}
+
+/// lua-resty-string's `resty.sha1`: `sha1:new()`, then `:update(s)`, `:final()` (the binary
+/// digest) and `:reset()`. Kong's basic-auth hashes its passwords with it.
+fn resty_sha1(lua: &Lua) -> Result<Table> {
+    module(
+        lua,
+        vec![(
+            "new",
+            lua.create_function(|_, _module: Value| Ok(Sha1State(sha1::Sha1::new())))?,
+        )],
+    )
+}
+
+struct Sha1State(sha1::Sha1);
+
+impl mlua::UserData for Sha1State {
+    fn add_methods<M: mlua::UserDataMethods<Self>>(methods: &mut M) {
+        methods.add_method_mut("update", |lua, this, s: Value| {
+            this.0
+                .update(&*check_string(lua, s, 1, "update")?.as_bytes());
+            Ok(true)
+        });
+        methods.add_method_mut("final", |lua, this, ()| {
+            lua.create_string(this.0.finalize_reset())
+        });
+        methods.add_method_mut("reset", |_, this, ()| {
+            this.0.reset();
+            Ok(true)
+        });
+    }
 }
 
 /// Kong's `kong.tools.sha256`: `sha256_bin`, `_hex`, `_base64`, `_base64url`.

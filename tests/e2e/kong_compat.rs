@@ -308,13 +308,15 @@ fn connection_counters_and_configuration_types() {
 }
 
 /// `kong.db` without a database: key-auth's lookups (select_by_key through kong.cache with the
-/// DAO's cache_key, each_for_consumer, select) answer from the declarative config, and writes
-/// fail as in Kong's DB-less mode.
+/// DAO's cache_key, each_for_consumer, select) answer from the declarative config, basic-auth's
+/// passwords are stored hashed as Kong's load transform does, and writes fail as in Kong's
+/// DB-less mode.
 #[test]
 fn kong_db_answers_from_the_declarative_config() {
     let up = Upstream::start("up");
     let yml = format!(
         "{}consumers:\n- username: alice\n  keyauth_credentials:\n  - key: alice-key\n  - key: alice-other\n\
+         \x20 basicauth_credentials:\n  - username: alice\n    password: pw-alice\n\
          - username: bob\n  keyauth_credentials:\n  - key: bob-key\n",
         routes(&up, &[("/", "db-auth", "{}")])
     );
@@ -334,6 +336,7 @@ fn kong_db_answers_from_the_declarative_config() {
         alice["headers"]["x-db-write"],
         "cannot insert 'consumers' entities when not using a database"
     );
+    assert_eq!(alice["headers"]["x-basic-password"], "hashed");
     assert_eq!(echo(with_key("bob-key"))["headers"]["x-consumer-keys"], "1");
     let denied = with_key("nobody");
     assert_eq!(denied.status(), 401);

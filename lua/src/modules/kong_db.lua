@@ -3,9 +3,9 @@
 -- `each`, `page`, `each_for_<foreign key>`, `page_for_<foreign key>`, `cache_key`). Writes fail
 -- as Kong's DB-less DAOs do: the configuration changes only by reloading the file.
 --
--- `new(entities)` takes, per entity name, `{ rows = {...}, unique = {field...},
+-- `new(entities, transform)` takes, per entity name, `{ rows = {...}, unique = {field...},
 -- foreign = {field...} }`, rows already in Kong's shape (foreign keys as `{ id = ... }`, nulls
--- removed).
+-- removed), and the declarative config's `_transform`.
 
 local copy = require("kong.tools.table").cycle_aware_deep_copy
 
@@ -22,6 +22,19 @@ local CACHE_KEYS = {
   jwt_secrets = { "key" },
   hmacauth_credentials = { "username" },
   oauth2_credentials = { "client_id" },
+}
+
+-- What Kong's entity `transformations` do to a row when the declarative config is loaded
+-- (unless it says `_transform: false`): basic-auth keeps its passwords salted with the consumer
+-- id and hashed (its crypto.lua).
+local TRANSFORMS = {
+  basicauth_credentials = function(row)
+    if type(row.password) == "string" and type(row.consumer) == "table" then
+      local digest = require("resty.sha1"):new()
+      digest:update(row.password .. row.consumer.id)
+      row.password = require("resty.string").to_hex(digest:final())
+    end
+  end,
 }
 
 local DAO = {}
@@ -105,7 +118,7 @@ local function read_only(name, operation)
   end
 end
 
-local function dao(name, entity)
+local function dao(name, entity, transform)
   local self = setmetatable({
     name = name,
     rows = entity.rows,
@@ -113,6 +126,9 @@ local function dao(name, entity)
     cache_key_fields = CACHE_KEYS[name],
   }, DAO)
   for _, row in ipairs(entity.rows) do
+    if transform and TRANSFORMS[name] then
+      TRANSFORMS[name](row)
+    end
     self.by_id[row.id] = row
   end
   for _, field in ipairs(entity.unique or {}) do
@@ -154,10 +170,10 @@ local function dao(name, entity)
 end
 
 return {
-  new = function(entities)
+  new = function(entities, transform)
     local db = {}
     for name, entity in pairs(entities) do
-      db[name] = dao(name, entity)
+      db[name] = dao(name, entity, transform)
     end
     return setmetatable(db, {
       __index = function(_, name)

@@ -601,7 +601,7 @@ fn kong_db_reads_the_declarative_entities() {
         &vm(),
         r##"
         assert(_KONG._NAME == "kong")
-        local db = require("kong.db").new {
+        local db = require("kong.db").new({
           consumers = {
             rows = { { id = "c1", username = "alice" }, { id = "c2", username = "bob" } },
             unique = { "username", "custom_id" },
@@ -617,7 +617,12 @@ fn kong_db_reads_the_declarative_entities() {
             foreign = { "consumer" },
           },
           acls = { rows = {}, unique = {}, foreign = { "consumer" } },
-        }
+          basicauth_credentials = {
+            rows = { { id = "b1", username = "al", password = "secret", consumer = { id = "c1" } } },
+            unique = { "username" },
+            foreign = { "consumer" },
+          },
+        }, true)
         local creds = db.keyauth_credentials
         local cred = creds:select_by_key("alice-key")
         assert(cred.id == "k1" and cred.consumer.id == "c1")
@@ -645,6 +650,20 @@ fn kong_db_reads_the_declarative_entities() {
         assert(db.acls:cache_key({ consumer = { id = "c1" }, group = "admins" })
                == "acls:c1:admins::::")
         assert(db.consumers:cache_key({ id = "c1" }) == "consumers:c1:::::")
+
+        -- basic-auth's passwords, as Kong's crypto.lua stores them: sha1(password .. consumer id).
+        local digest = require("resty.sha1"):new()
+        assert(digest:update("secretc1") == true)
+        local hashed = require("resty.string").to_hex(digest:final())
+        assert(hashed == "8a6b7cf9f8dca3370be893c1cc42ce5281a843f8", hashed)
+        assert(db.basicauth_credentials:select_by_username("al").password == hashed)
+        local kept = require("kong.db").new({ basicauth_credentials = {
+          rows = { { id = "b1", username = "al", password = "as-is", consumer = { id = "c1" } } },
+          unique = { "username" },
+          foreign = { "consumer" },
+        } }, false)
+        assert(kept.basicauth_credentials:select_by_username("al").password == "as-is",
+               "_transform: false keeps passwords as written")
 
         local ok, werr = creds:insert({ key = "new" })
         assert(ok == nil and werr == "cannot insert 'keyauth_credentials' entities when not using a database")

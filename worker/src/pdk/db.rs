@@ -78,7 +78,7 @@ pub fn install(lua: &Lua, kong: &Table, decl: &DeclarativeConfig) -> mlua::Resul
         table.set(name, t)?;
     }
     let new: Function = super::require(lua, "kong.db")?.get("new")?;
-    kong.set("db", new.call::<Table>(table)?)
+    kong.set("db", new.call::<Table>((table, decl.transform))?)
 }
 
 /// Entities as Kong's rows: each `<name>_id` field of `foreign` becomes `<name> = { id = ... }`.
