@@ -337,6 +337,8 @@ fn kong_db_answers_from_the_declarative_config() {
         "cannot insert 'consumers' entities when not using a database"
     );
     assert_eq!(alice["headers"]["x-basic-password"], "hashed");
+    assert_eq!(alice["headers"]["x-route-plugins"], "1");
+    assert_eq!(alice["headers"]["x-db-vaults"], "nil");
     assert_eq!(echo(with_key("bob-key"))["headers"]["x-consumer-keys"], "1");
     let denied = with_key("nobody");
     assert_eq!(denied.status(), 401);

@@ -129,7 +129,9 @@ local function dao(name, entity, transform)
     if transform and TRANSFORMS[name] then
       TRANSFORMS[name](row)
     end
-    self.by_id[row.id] = row
+    if row.id ~= nil then -- consumer_group_consumers have a composite key
+      self.by_id[row.id] = row
+    end
   end
   for _, field in ipairs(entity.unique or {}) do
     local index = {}
@@ -175,10 +177,7 @@ return {
     for name, entity in pairs(entities) do
       db[name] = dao(name, entity, transform)
     end
-    return setmetatable(db, {
-      __index = function(_, name)
-        error(fmt("no '%s' entities in a DB-less Sluice (kong.db)", tostring(name)), 2)
-      end,
-    })
+    -- As in Kong, an entity it does not know is nil.
+    return db
   end,
 }

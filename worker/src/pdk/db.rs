@@ -1,7 +1,8 @@
-//! `kong.db` without a database, as Kong runs DB-less: the declarative config's entities in
-//! Kong's row shape (foreign keys as `{ id = ... }`, nulls removed) behind read-only DAOs (the
-//! `kong.db` Lua module), so plugins that look up consumers and credentials (key-auth's
-//! `keyauth_credentials:select_by_key`) run unchanged.
+//! `kong.db` without a database, as Kong runs DB-less: the declarative config's entities (core
+//! ones and the bundled plugins' credentials) in Kong's row shape (foreign keys as
+//! `{ id = ... }`, nulls removed) behind read-only DAOs (the `kong.db` Lua module), so plugins
+//! that look up consumers and credentials (key-auth's `keyauth_credentials:select_by_key`) run
+//! unchanged.
 
 use mlua::{Function, Lua, LuaSerdeExt, Table};
 use serde::Serialize;
@@ -35,11 +36,31 @@ pub fn install(lua: &Lua, kong: &Table, decl: &DeclarativeConfig) -> mlua::Resul
             },
         ),
         (
+            "consumer_group_consumers",
+            Entity {
+                rows: rows(
+                    &decl.consumer_group_consumers,
+                    &[
+                        ("consumer_group_id", "consumer_group"),
+                        ("consumer_id", "consumer"),
+                    ],
+                )?,
+                unique: &[],
+                foreign: &["consumer_group", "consumer"],
+            },
+        ),
+        (
             "services",
             Entity {
-                rows: rows(&decl.services, &[])?,
+                rows: renamed(
+                    rows(
+                        &decl.services,
+                        &[("client_certificate_id", "client_certificate")],
+                    )?,
+                    &[("ca_certificate_ids", "ca_certificates")],
+                ),
                 unique: &["name"],
-                foreign: &[],
+                foreign: &["client_certificate"],
             },
         ),
         (
@@ -48,6 +69,75 @@ pub fn install(lua: &Lua, kong: &Table, decl: &DeclarativeConfig) -> mlua::Resul
                 rows: rows(&decl.routes, &[("service_id", "service")])?,
                 unique: &["name"],
                 foreign: &["service"],
+            },
+        ),
+        (
+            "upstreams",
+            Entity {
+                rows: renamed(
+                    rows(
+                        &decl.upstreams,
+                        &[("client_certificate_id", "client_certificate")],
+                    )?,
+                    &[("targets", "")],
+                ),
+                unique: &["name"],
+                foreign: &["client_certificate"],
+            },
+        ),
+        (
+            "targets",
+            Entity {
+                rows: rows(
+                    &decl
+                        .upstreams
+                        .iter()
+                        .flat_map(|u| &u.targets)
+                        .collect::<Vec<_>>(),
+                    &[("upstream_id", "upstream")],
+                )?,
+                unique: &[],
+                foreign: &["upstream"],
+            },
+        ),
+        (
+            "plugins",
+            Entity {
+                rows: rows(
+                    &decl.plugins,
+                    &[
+                        ("route_id", "route"),
+                        ("service_id", "service"),
+                        ("consumer_id", "consumer"),
+                        ("consumer_group_id", "consumer_group"),
+                    ],
+                )?,
+                unique: &["instance_name"],
+                foreign: &["route", "service", "consumer", "consumer_group"],
+            },
+        ),
+        (
+            "certificates",
+            Entity {
+                rows: certificates(decl)?,
+                unique: &[],
+                foreign: &[],
+            },
+        ),
+        (
+            "snis",
+            Entity {
+                rows: rows(&decl.snis, &[("certificate_id", "certificate")])?,
+                unique: &["name"],
+                foreign: &["certificate"],
+            },
+        ),
+        (
+            "ca_certificates",
+            Entity {
+                rows: rows(&decl.ca_certificates, &[])?,
+                unique: &[],
+                foreign: &[],
             },
         ),
     ];
@@ -99,6 +189,33 @@ pub fn rows<T: Serialize>(entities: &[T], foreign: &[(&str, &str)]) -> mlua::Res
         .collect()
 }
 
+/// Fields renamed to Kong's names (an empty name drops the field).
+fn renamed(mut rows: Vec<Value>, names: &[(&str, &str)]) -> Vec<Value> {
+    for map in rows.iter_mut().filter_map(Value::as_object_mut) {
+        for (ours, kongs) in names {
+            if let Some(v) = map.remove(*ours).filter(|_| !kongs.is_empty()) {
+                map.insert((*kongs).into(), v);
+            }
+        }
+    }
+    rows
+}
+
+/// Certificates with their second pair as Kong's `cert_alt` and `key_alt`.
+fn certificates(decl: &DeclarativeConfig) -> mlua::Result<Vec<Value>> {
+    let mut rows = rows(&decl.certificates, &[])?;
+    for (row, c) in rows.iter_mut().zip(&decl.certificates) {
+        if let Some(map) = row.as_object_mut() {
+            map.remove("alt");
+            if let Some((cert, key)) = &c.alt {
+                map.insert("cert_alt".into(), cert.as_str().into());
+                map.insert("key_alt".into(), key.as_str().into());
+            }
+        }
+    }
+    Ok(rows)
+}
+
 /// Nulls removed, as in the rows Kong hands plugins.
 pub fn kong_row(v: Value) -> Value {
     match v {
@@ -108,5 +225,49 @@ pub fn kong_row(v: Value) -> Value {
             .map(|(k, v)| (k, kong_row(v)))
             .collect(),
         other => other,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decl(yml: &str) -> DeclarativeConfig {
+        DeclarativeConfig::parse(yml, "kong.yml").unwrap()
+    }
+
+    #[test]
+    fn rows_have_kongs_shape() {
+        let d = decl(
+            "_format_version: \"3.0\"\n\
+             certificates:\n- id: 00000000-0000-4000-8000-000000000001\n  cert: C\n  key: K\n  cert_alt: C2\n  key_alt: K2\n\
+             services:\n- name: s\n  url: https://x.test\n  client_certificate: 00000000-0000-4000-8000-000000000001\n  routes:\n  - name: r\n    paths: [/]\n\
+             upstreams:\n- name: u\n  targets:\n  - target: 127.0.0.1:80\n",
+        );
+        let route = &rows(&d.routes, &[("service_id", "service")]).unwrap()[0];
+        assert_eq!(route["service"], json!({ "id": d.services[0].id }));
+        assert!(route.get("service_id").is_none() && route.get("hosts").is_some());
+        let service = &renamed(
+            rows(
+                &d.services,
+                &[("client_certificate_id", "client_certificate")],
+            )
+            .unwrap(),
+            &[("ca_certificate_ids", "ca_certificates")],
+        )[0];
+        assert_eq!(
+            service["client_certificate"]["id"],
+            json!(d.certificates[0].id)
+        );
+        assert_eq!(service["ca_certificates"], json!([]));
+        assert!(service.get("path").is_none(), "nulls are removed");
+        let upstream = &renamed(rows(&d.upstreams, &[]).unwrap(), &[("targets", "")])[0];
+        assert!(upstream.get("targets").is_none());
+        let cert = &certificates(&d).unwrap()[0];
+        assert_eq!(
+            (&cert["cert_alt"], &cert["key_alt"]),
+            (&json!("C2"), &json!("K2"))
+        );
+        assert!(cert.get("alt").is_none());
     }
 }
