@@ -148,15 +148,17 @@ local function dao(name, entity, transform)
     end
   end
   for _, field in ipairs(entity.foreign or {}) do
-    local function rows_of(fk)
-      local id = type(fk) == "table" and fk.id or fk
-      local rows = {}
-      for _, row in ipairs(entity.rows) do
-        if type(row[field]) == "table" and row[field].id == id then
-          rows[#rows + 1] = row
-        end
+    -- The rows of each referenced id, in order, indexed once.
+    local by_fk = {}
+    for _, row in ipairs(entity.rows) do
+      local id = type(row[field]) == "table" and row[field].id
+      if id then
+        by_fk[id] = by_fk[id] or {}
+        table.insert(by_fk[id], row)
       end
-      return rows
+    end
+    local function rows_of(fk)
+      return by_fk[type(fk) == "table" and fk.id or fk] or {}
     end
     self["each_for_" .. field] = function(_, fk)
       return each_of(rows_of(fk))

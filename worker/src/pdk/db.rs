@@ -13,143 +13,117 @@ use sluice_conf::DeclarativeConfig;
 struct Entity<'a> {
     rows: Vec<Value>,
     unique: &'a [&'a str],
-    foreign: &'a [&'a str],
+    foreign: Vec<&'a str>,
+}
+
+impl<'a> Entity<'a> {
+    /// `items` as Kong's rows ([`rows`]); the foreign keys are the renamed `_id` fields.
+    fn of<T: Serialize>(
+        items: &[T],
+        foreign: &[(&str, &'a str)],
+        unique: &'a [&'a str],
+    ) -> mlua::Result<Entity<'a>> {
+        Ok(Entity {
+            rows: rows(items, foreign)?,
+            unique,
+            foreign: foreign.iter().map(|(_, name)| *name).collect(),
+        })
+    }
+
+    /// Fields renamed to Kong's names (an empty name drops the field).
+    fn renamed(mut self, names: &[(&str, &str)]) -> Entity<'a> {
+        for map in self.rows.iter_mut().filter_map(Value::as_object_mut) {
+            for (ours, kongs) in names {
+                if let Some(v) = map.remove(*ours).filter(|_| !kongs.is_empty()) {
+                    map.insert((*kongs).into(), v);
+                }
+            }
+        }
+        self
+    }
 }
 
 /// Sets `kong.db`.
 pub fn install(lua: &Lua, kong: &Table, decl: &DeclarativeConfig) -> mlua::Result<()> {
+    let client_certificate = [("client_certificate_id", "client_certificate")];
+    let targets: Vec<_> = decl.upstreams.iter().flat_map(|u| &u.targets).collect();
     let mut entities = vec![
         (
             "consumers",
-            Entity {
-                rows: rows(&decl.consumers, &[])?,
-                unique: &["username", "custom_id"],
-                foreign: &[],
-            },
+            Entity::of(&decl.consumers, &[], &["username", "custom_id"])?,
         ),
         (
             "consumer_groups",
-            Entity {
-                rows: rows(&decl.consumer_groups, &[])?,
-                unique: &["name"],
-                foreign: &[],
-            },
+            Entity::of(&decl.consumer_groups, &[], &["name"])?,
         ),
         (
             "consumer_group_consumers",
-            Entity {
-                rows: rows(
-                    &decl.consumer_group_consumers,
-                    &[
-                        ("consumer_group_id", "consumer_group"),
-                        ("consumer_id", "consumer"),
-                    ],
-                )?,
-                unique: &[],
-                foreign: &["consumer_group", "consumer"],
-            },
+            Entity::of(
+                &decl.consumer_group_consumers,
+                &[
+                    ("consumer_group_id", "consumer_group"),
+                    ("consumer_id", "consumer"),
+                ],
+                &[],
+            )?,
         ),
         (
             "services",
-            Entity {
-                rows: renamed(
-                    rows(
-                        &decl.services,
-                        &[("client_certificate_id", "client_certificate")],
-                    )?,
-                    &[("ca_certificate_ids", "ca_certificates")],
-                ),
-                unique: &["name"],
-                foreign: &["client_certificate"],
-            },
+            Entity::of(&decl.services, &client_certificate, &["name"])?
+                .renamed(&[("ca_certificate_ids", "ca_certificates")]),
         ),
         (
             "routes",
-            Entity {
-                rows: rows(&decl.routes, &[("service_id", "service")])?,
-                unique: &["name"],
-                foreign: &["service"],
-            },
+            Entity::of(&decl.routes, &[("service_id", "service")], &["name"])?,
         ),
         (
             "upstreams",
-            Entity {
-                rows: renamed(
-                    rows(
-                        &decl.upstreams,
-                        &[("client_certificate_id", "client_certificate")],
-                    )?,
-                    &[("targets", "")],
-                ),
-                unique: &["name"],
-                foreign: &["client_certificate"],
-            },
+            Entity::of(&decl.upstreams, &client_certificate, &["name"])?
+                .renamed(&[("targets", "")]),
         ),
         (
             "targets",
-            Entity {
-                rows: rows(
-                    &decl
-                        .upstreams
-                        .iter()
-                        .flat_map(|u| &u.targets)
-                        .collect::<Vec<_>>(),
-                    &[("upstream_id", "upstream")],
-                )?,
-                unique: &[],
-                foreign: &["upstream"],
-            },
+            Entity::of(&targets, &[("upstream_id", "upstream")], &[])?,
         ),
         (
             "plugins",
-            Entity {
-                rows: rows(
-                    &decl.plugins,
-                    &[
-                        ("route_id", "route"),
-                        ("service_id", "service"),
-                        ("consumer_id", "consumer"),
-                        ("consumer_group_id", "consumer_group"),
-                    ],
-                )?,
-                unique: &["instance_name"],
-                foreign: &["route", "service", "consumer", "consumer_group"],
-            },
+            Entity::of(
+                &decl.plugins,
+                &[
+                    ("route_id", "route"),
+                    ("service_id", "service"),
+                    ("consumer_id", "consumer"),
+                    ("consumer_group_id", "consumer_group"),
+                ],
+                &["instance_name"],
+            )?,
         ),
         (
             "certificates",
             Entity {
                 rows: certificates(decl)?,
                 unique: &[],
-                foreign: &[],
+                foreign: Vec::new(),
             },
         ),
         (
             "snis",
-            Entity {
-                rows: rows(&decl.snis, &[("certificate_id", "certificate")])?,
-                unique: &["name"],
-                foreign: &["certificate"],
-            },
+            Entity::of(&decl.snis, &[("certificate_id", "certificate")], &["name"])?,
         ),
         (
             "ca_certificates",
-            Entity {
-                rows: rows(&decl.ca_certificates, &[])?,
-                unique: &[],
-                foreign: &[],
-            },
+            Entity::of(&decl.ca_certificates, &[], &[])?,
         ),
     ];
+    // Credentials are kept as JSON with `consumer = { id }` already.
     for (entity, unique) in sluice_conf::credential_entities() {
         let rows = decl.credentials.get(entity).cloned().unwrap_or_default();
-        let foreign: &[&str] = &["consumer"];
         entities.push((
             entity,
             Entity {
                 rows: rows.into_iter().map(kong_row).collect(),
                 unique,
-                foreign,
+                foreign: vec!["consumer"],
             },
         ));
     }
@@ -187,18 +161,6 @@ pub fn rows<T: Serialize>(entities: &[T], foreign: &[(&str, &str)]) -> mlua::Res
             Ok(kong_row(v))
         })
         .collect()
-}
-
-/// Fields renamed to Kong's names (an empty name drops the field).
-fn renamed(mut rows: Vec<Value>, names: &[(&str, &str)]) -> Vec<Value> {
-    for map in rows.iter_mut().filter_map(Value::as_object_mut) {
-        for (ours, kongs) in names {
-            if let Some(v) = map.remove(*ours).filter(|_| !kongs.is_empty()) {
-                map.insert((*kongs).into(), v);
-            }
-        }
-    }
-    rows
 }
 
 /// Certificates with their second pair as Kong's `cert_alt` and `key_alt`.
@@ -247,21 +209,25 @@ mod tests {
         let route = &rows(&d.routes, &[("service_id", "service")]).unwrap()[0];
         assert_eq!(route["service"], json!({ "id": d.services[0].id }));
         assert!(route.get("service_id").is_none() && route.get("hosts").is_some());
-        let service = &renamed(
-            rows(
-                &d.services,
-                &[("client_certificate_id", "client_certificate")],
-            )
-            .unwrap(),
-            &[("ca_certificate_ids", "ca_certificates")],
-        )[0];
+        let services = Entity::of(
+            &d.services,
+            &[("client_certificate_id", "client_certificate")],
+            &[],
+        )
+        .unwrap()
+        .renamed(&[("ca_certificate_ids", "ca_certificates")]);
+        assert_eq!(services.foreign, ["client_certificate"]);
+        let service = &services.rows[0];
         assert_eq!(
             service["client_certificate"]["id"],
             json!(d.certificates[0].id)
         );
         assert_eq!(service["ca_certificates"], json!([]));
         assert!(service.get("path").is_none(), "nulls are removed");
-        let upstream = &renamed(rows(&d.upstreams, &[]).unwrap(), &[("targets", "")])[0];
+        let upstream = &Entity::of(&d.upstreams, &[], &[])
+            .unwrap()
+            .renamed(&[("targets", "")])
+            .rows[0];
         assert!(upstream.get("targets").is_none());
         let cert = &certificates(&d).unwrap()[0];
         assert_eq!(
